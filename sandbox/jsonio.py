@@ -1,0 +1,87 @@
+"""JSON in and out: Decimal amounts, and parse errors that say where."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import simplejson
+
+from sandbox.errors import BadRequest
+
+
+def dumps(value: Any) -> str:
+    """JSON text; a Decimal is written as a number with its own digits."""
+    return simplejson.dumps(value, use_decimal=True, ensure_ascii=False)
+
+
+def _trailing_comma(text: str, pos: int) -> int | None:
+    """The position of a comma that stands right before ``]`` or ``}``."""
+    if pos >= len(text) or text[pos] not in "]}":
+        return None
+    back = pos - 1
+    while back >= 0 and text[back] in " \t\r\n":
+        back -= 1
+    return back if back >= 0 and text[back] == "," else None
+
+
+def _line_column(text: str, pos: int) -> tuple[int, int]:
+    line = text.count("\n", 0, pos) + 1
+    return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
+
+
+def loads(raw: bytes) -> Any:
+    """Parse a request body; numbers with decimals become Decimal."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(
+            f"The body is not valid UTF-8 (byte {exc.start}).",
+            [{"path": "$", "message": "the body must be UTF-8 encoded JSON"}],
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.strip():
+        raise BadRequest(
+            "The request body is empty; send a JSON object.",
+            [{"path": "$", "message": "a JSON object is required"}],
+        )
+    try:
+        return json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise _parse_error(text, exc) from None
+    except ValueError as exc:
+        raise BadRequest(
+            f"The body is not valid JSON: {exc}.",
+            [{"path": "$", "message": str(exc)}],
+        ) from None
+    except RecursionError:
+        raise BadRequest(
+            "The body is nested too deeply.",
+            [{"path": "$", "message": "nesting too deep"}],
+        ) from None
+
+
+def _no_constant(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
+
+
+def _parse_error(text: str, exc: json.JSONDecodeError) -> BadRequest:
+    comma = _trailing_comma(text, exc.pos)
+    if comma is not None:
+        line, column = _line_column(text, comma)
+        closing = text[exc.pos]
+        detail = (
+            f"trailing comma at line {line}, column {column}, before '{closing}'; "
+            "JSON does not allow a comma after the last item"
+        )
+    else:
+        line, column = exc.lineno, exc.colno
+        detail = f"{exc.msg} at line {line}, column {column}"
+    return BadRequest(
+        f"The body is not valid JSON: {detail}.",
+        [{"path": "$", "message": detail}],
+        line=line,
+        column=column,
+    )

@@ -1,0 +1,1 @@
+"""HTTP: thin views that parse, call the domain and render HAL."""

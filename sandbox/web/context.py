@@ -1,0 +1,173 @@
+"""Per-request helpers: the sandbox, the session, credentials, base URL."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, g, request
+
+from sandbox import errors
+from sandbox.config import Settings
+from sandbox.domain.access import Principal
+from sandbox.domain.catalogue import Catalogue
+from sandbox.domain.rules import valid_outcomes
+from sandbox.domain.session import DEFAULT, Session, SessionRegistry
+from sandbox.web.hal import Renderer
+
+SESSION_HEADER = "Sandbox-Session"
+FORCE_HEADER = "Sandbox-Force"
+MAX_SESSION_NAME = 100
+
+
+@dataclass
+class Sandbox:
+    """What the app holds: settings, the shared catalogue, the sessions."""
+
+    settings: Settings
+    cat: Catalogue
+    sessions: SessionRegistry
+    scenarios: dict[str, dict[str, Any]]
+
+
+def sandbox() -> Sandbox:
+    found: Sandbox = current_app.extensions["sandbox"]
+    return found
+
+
+SESSION_PARAM = "sandbox_session"
+
+
+def session_name() -> str:
+    """The header, or for browser pages the ``sandbox_session`` parameter."""
+    name = (request.headers.get(SESSION_HEADER, "").strip()
+            or request.args.get(SESSION_PARAM, "").strip() or DEFAULT)
+    if len(name) > MAX_SESSION_NAME or not name.isprintable():
+        raise errors.BadRequest(
+            f"{SESSION_HEADER} must be a printable name of at most "
+            f"{MAX_SESSION_NAME} characters."
+        )
+    return name
+
+
+def current_session() -> Session:
+    if "session" not in g:
+        g.session = sandbox().sessions.get(session_name())
+    session: Session = g.session
+    return session
+
+
+def base_url() -> str:
+    configured = sandbox().settings.base_url
+    if configured:
+        return configured
+    return request.host_url.rstrip("/") + request.script_root
+
+
+def renderer() -> Renderer:
+    name = session_name()
+    return Renderer(base_url(), sandbox().cat, None if name == DEFAULT else name)
+
+
+def self_href() -> str:
+    """The request's own URL, query string included, on the base URL."""
+    query = request.query_string.decode("latin-1")
+    return base_url() + request.path + ("?" + query if query else "")
+
+
+def principal() -> Principal:
+    """The request's credentials; wrong ones are 401 at once."""
+    if "principal" in g:
+        found: Principal = g.principal
+        return found
+    cat = sandbox().cat
+    app, via = _application(cat, request.headers.get("Authorization", "").strip())
+    cognito = request.headers.get("Cognito-Token", "").strip() or None
+    user = None
+    if cognito is not None:
+        user = cat.cognito_users.get(cognito)
+        if user is None:
+            raise errors.Unauthorized("The Cognito-Token is not valid.")
+    token = request.headers.get("Order-Token", "").strip() or None
+    if token is not None and token not in current_session().shop.tokens:
+        raise errors.Unauthorized("The Order-Token is not valid.")
+    g.principal = Principal(app=app, via=via, cognito_user=user, order_token=token)
+    return g.principal
+
+
+def _application(cat: Catalogue, header: str) -> tuple[Any, str | None]:
+    if not header:
+        return None, None
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
+    if scheme.lower() == "basic":
+        key, secret = _basic_pair(value)
+        app = cat.application_by_basic(key, secret)
+        if app is None:
+            raise errors.Unauthorized("Unknown application key or wrong secret.")
+        return app, "basic"
+    if scheme.lower() == "bearer":
+        app = cat.application_by_bearer(value)
+        if app is None:
+            raise errors.Unauthorized("The Bearer token is not valid.")
+        return app, "bearer"
+    raise errors.Unauthorized("Authorization must use the Basic or Bearer scheme.")
+
+
+def _basic_pair(value: str) -> tuple[str, str]:
+    # The docs print ``Basic <app>:<secret>`` unencoded; standard Basic is base64.
+    if ":" not in value:
+        try:
+            value = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raise errors.Unauthorized("The Basic credentials are not valid.") from None
+    key, sep, secret = value.partition(":")
+    if not sep:
+        raise errors.Unauthorized("The Basic credentials are not key:secret.")
+    return key, secret
+
+
+def forced_type(action: str) -> str | None:
+    """The ``Sandbox-Force`` header, checked against what ``action`` can give."""
+    wanted = request.headers.get(FORCE_HEADER, "").strip()
+    if not wanted:
+        return None
+    allowed = valid_outcomes(action)
+    if wanted not in allowed or action == "payment":
+        raise errors.BadRequest(
+            f"{FORCE_HEADER}: {wanted!r} cannot happen on {action}.",
+            [{"path": f"header {FORCE_HEADER}",
+              "message": "valid here: " + ", ".join(allowed)}],
+            valid=list(allowed),
+        )
+    return wanted
+
+
+def force_for(action: str, fields: dict[str, Any]) -> Any:
+    """A callable that says which error to force now: the header, or a rule."""
+    header = forced_type(action)
+    session = current_session()
+
+    def force() -> str | None:
+        if header is not None:
+            g.forced = {"source": "header", "type": header}
+            current_app.logger.info("forced %s on %s by header", header, action)
+            return header
+        rule = session.take_rule(action, fields)
+        if rule is None:
+            return None
+        g.forced = {"source": "rule", "rule": rule.id, "type": rule.outcome}
+        current_app.logger.info("forced %s on %s by rule %s", rule.outcome, action,
+                                rule.id)
+        return rule.outcome
+
+    return force
+
+
+def apply_force(action: str, fields: dict[str, Any] | None = None) -> None:
+    """Raise the forced error of ``action`` now, if one is armed or asked."""
+    forced = force_for(action, fields or {})()
+    if forced is not None:
+        errors.raise_forced(forced)
