@@ -25,6 +25,7 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/bench.py
+	$(BIN)/python bench/startup.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check sandbox tests examples bench
