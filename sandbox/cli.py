@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+import threading
 from typing import Any
 
 from sandbox import __version__
@@ -19,12 +20,16 @@ FLAGS = {
 }
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="shopping-sandbox",
         description="A stateful sandbox of the Paylogic Shopping Service API. Every "
         "flag of 'serve' can also be set by the environment variable named in its "
         "help; a flag wins over the variable.",
+        epilog="'shopping-sandbox serve --help' lists the flags of serve.",
     )
     top.add_argument("--version", action="version", version=__version__)
     commands = top.add_subparsers(dest="command", required=True)
@@ -46,7 +51,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, help="seed of every session's random "
                        "source (SANDBOX_SEED, default 1)")
     serve.add_argument("--fixtures", help="folder of fixture files that extend the "
-                       "defaults (SANDBOX_FIXTURES)")
+                       "defaults: an entry with the uid (or key) of a default one "
+                       "replaces it, others are added (SANDBOX_FIXTURES)")
     serve.add_argument("--scenarios", help="folder of extra scenario files "
                        "(SANDBOX_SCENARIOS)")
     serve.add_argument("--base-url", help="base of every link, e.g. behind a proxy "
@@ -57,26 +63,39 @@ def parser() -> argparse.ArgumentParser:
                        "ISO 8601 such as PT30M (SANDBOX_ORDER_TTL, default 30 minutes)")
     serve.add_argument("--admin-token", help="lock the control plane with this token "
                        "(SANDBOX_ADMIN_TOKEN; default: open)")
-    serve.add_argument("--log-level", help="DEBUG, INFO, WARNING... "
+    serve.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS,
+                       help="DEBUG, INFO, WARNING, ERROR or CRITICAL "
                        "(SANDBOX_LOG_LEVEL, default INFO)")
-    commands.add_parser("scenarios", help="list the named scenarios")
+    listing = commands.add_parser(
+        "scenarios", help="list the named scenarios",
+        description="List the named scenarios: the packaged ones and those of "
+        "--scenarios, one per line with its description.",
+    )
+    listing.add_argument("--scenarios", help="folder of extra scenario files "
+                         "(SANDBOX_SCENARIOS)")
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "scenarios":
-        return list_scenarios()
+        return list_scenarios(args)
     return serve(args)
 
 
-def list_scenarios() -> int:
+def list_scenarios(args: argparse.Namespace) -> int:
     from sandbox.config import Settings
-    from sandbox.fixtures import data_dir
+    from sandbox.fixtures import FixtureError, data_dir
     from sandbox.scenarios import load_scenarios
 
-    settings = Settings.from_env()
-    found = load_scenarios([data_dir("scenarios"), *settings.scenarios])
+    if args.scenarios is not None:
+        os.environ["SANDBOX_SCENARIOS"] = args.scenarios
+    try:
+        settings = Settings.from_env()
+        found = load_scenarios([data_dir("scenarios"), *settings.scenarios])
+    except (FixtureError, ValueError) as exc:
+        sys.stderr.write(f"shopping-sandbox: {exc}\n")
+        return 2
     width = max((len(name) for name in found), default=0)
     for name, scenario in sorted(found.items()):
         sys.stdout.write(f"{name:<{width}}  {scenario['description']}\n")
@@ -88,8 +107,13 @@ def serve(args: argparse.Namespace) -> int:
         value = getattr(args, flag)
         if value is not None:
             os.environ[variable] = str(value)
+    level = os.environ.get("SANDBOX_LOG_LEVEL", "INFO").upper()
+    if level not in LOG_LEVELS:
+        sys.stderr.write(f"shopping-sandbox: cannot start: SANDBOX_LOG_LEVEL={level!r}"
+                         f" is not one of {', '.join(LOG_LEVELS)}\n")
+        return 2
     logging.basicConfig(
-        level=os.environ.get("SANDBOX_LOG_LEVEL", "INFO").upper(),
+        level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr,
     )
     from sandbox.gunicorn_conf import check_workers
@@ -107,8 +131,8 @@ def serve(args: argparse.Namespace) -> int:
     _Server(app, {
         "bind": f"{args.host}:{args.port}", "workers": 1, "threads": args.threads,
         "worker_class": "gthread", "keepalive": 5, "timeout": 60,
-        "loglevel": os.environ.get("SANDBOX_LOG_LEVEL", "info").lower(),
-        "when_ready": _announce, "preload_app": True,
+        "loglevel": level.lower(),
+        "when_ready": _announce, "preload_app": True, "post_worker_init": _warm,
     }).run()
     return 0
 
@@ -121,6 +145,17 @@ def _announce(server: Any) -> None:
     sys.stdout.flush()
 
 
+def _warm(worker: Any) -> None:
+    """Build the request validators in the background once the worker is up.
+
+    jsonschema is left out of the start to answer sooner; this loads it before
+    the first order arrives rather than during it.
+    """
+    from sandbox import schemas
+
+    threading.Thread(target=schemas.warm, name="warm-schemas", daemon=True).start()
+
+
 class _Server:
     """gunicorn with an app object already built."""
 
@@ -129,7 +164,13 @@ class _Server:
 
         class Application(BaseApplication):  # type: ignore[misc]
             def load_config(self) -> None:
-                for key, value in options.items():
+                settings = dict(options)
+                # gunicorn 25.1+ opens a control socket at one fixed path per
+                # user: sandboxes started side by side would take it from each
+                # other, and a container's home may not be writable. Not needed.
+                if "control_socket_disable" in self.cfg.settings:
+                    settings["control_socket_disable"] = True
+                for key, value in settings.items():
                     self.cfg.set(key, value)
 
             def load(self) -> Any:

@@ -12,6 +12,9 @@ worker_class = "gthread"
 keepalive = 5
 timeout = 60
 accesslog = None
+# gunicorn 25.1+ opens a control socket at one path per user, which sandboxes
+# side by side would take from each other; older versions ignore the name.
+control_socket_disable = True
 loglevel = os.environ.get("SANDBOX_LOG_LEVEL", "info").lower()
 
 MEMORY_STORE_MESSAGE = (

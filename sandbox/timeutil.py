@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 _DURATION = re.compile(
     r"^(?P<sign>[+-])?P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
@@ -50,6 +51,13 @@ def isoformat(value: datetime | None) -> str | None:
     """UTC, whole seconds, with ``Z``."""
     if value is None:
         return None
+    return _isoformat(value)
+
+
+# The same few moments (event dates, an order's creation) are written in
+# every body that names them; strftime is the dearest step of rendering.
+@lru_cache(maxsize=4096)
+def _isoformat(value: datetime) -> str:
     return value.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -28,7 +28,14 @@ def _gunicorn_workers() -> int | None:
 
 workers = _gunicorn_workers()
 if workers is not None:
-    check_workers(workers)
+    try:
+        check_workers(workers)
+    except SystemExit as refusal:
+        # Exit code 3 is gunicorn's "worker failed to boot": the master stops
+        # at once, where any other code would have it start the worker again.
+        sys.stderr.write(f"{refusal}\n")
+        sys.stderr.flush()
+        os._exit(3)
 if not logging.getLogger().handlers:
     logging.basicConfig(level=os.environ.get("SANDBOX_LOG_LEVEL", "INFO").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

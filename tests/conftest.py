@@ -10,10 +10,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
+import requests
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from sandbox.config import Settings
 from sandbox.web.app import create_app
+from tests import contract
 from tests.helpers import PARTNER
 
 
@@ -54,7 +56,10 @@ class Api:
         if json_body is not None:
             kwargs["data"] = json.dumps(json_body, default=str)
             kwargs.setdefault("content_type", "application/json")
-        return Answer(self.client.open(path, method=method, headers=sent, **kwargs))
+        answer = Answer(self.client.open(path, method=method, headers=sent, **kwargs))
+        contract.check(self.app.url_map, method, path, answer.status,
+                       answer.raw.mimetype, answer.text, answer.headers)
+        return answer
 
     def get(self, path: str, **kw: Any) -> Answer:
         return self.request("GET", path, **kw)
@@ -108,11 +113,53 @@ def api_for(make_app: Any) -> Any:
     return build
 
 
+class _QuietHandler(WSGIRequestHandler):
+    """No access log line per request, and no Nagle delay on small answers."""
+
+    disable_nagle_algorithm = True
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
 @pytest.fixture(scope="session")
 def live_server(app: Any) -> Iterator[str]:
     """The same app on a real threaded HTTP server on a free loopback port."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True,
+                         request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    base = f"http://127.0.0.1:{server.server_port}"
+    LIVE[base] = app
+    yield base
+    LIVE.pop(base, None)
     server.shutdown()
+
+
+# Real servers whose answers are checked against the document: base -> app.
+LIVE: dict[str, Any] = {}
+
+
+def check_live(response: requests.Response) -> requests.Response:
+    """Check a ``requests`` answer from a live server against the document."""
+    for base, app in LIVE.items():
+        if response.url.startswith(base + "/") or response.url == base:
+            contract.check(app.url_map, response.request.method or "GET",
+                           response.url, response.status_code,
+                           response.headers.get("Content-Type", "").split(";")[0],
+                           response.text, response.headers)
+    return response
+
+
+@pytest.fixture(autouse=True)
+def _live_answers_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every ``requests`` call of a test to a live server is checked too."""
+    send = requests.Session.send
+
+    def checked_send(self: requests.Session, request: Any, **kwargs: Any) -> Any:
+        response = send(self, request, **kwargs)
+        if not kwargs.get("stream"):
+            check_live(response)
+        return response
+
+    monkeypatch.setattr(requests.Session, "send", checked_send)

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
 from sandbox import errors
 from sandbox.domain.catalogue import RateLimit
 from sandbox.domain.model import Order
-from sandbox.domain.rules import ACTIONS, PAYMENT_OUTCOMES, Rule
+from sandbox.domain.rules import (
+    ACTIONS,
+    PAYMENT_OUTCOMES,
+    Rule,
+    family,
+    valid_outcomes,
+)
 from sandbox.domain.session import Session
 from sandbox.timeutil import isoformat, parse_datetime, parse_duration
+
+log = logging.getLogger("sandbox.control")
 
 
 def arm_rule(session: Session, spec: dict[str, Any], source: str = "rule") -> Rule:
     """Arm one rule after checking its action and outcome."""
     action = spec["action"]
-    if action not in ACTIONS:
+    if not family(action):
         raise errors.BadRequest(
             f"Unknown action {action!r}.",
             [{"path": "$.action", "message": "valid: " + ", ".join(ACTIONS)}],
@@ -24,7 +33,7 @@ def arm_rule(session: Session, spec: dict[str, Any], source: str = "rule") -> Ru
         )
     outcome = spec.get("outcome") if action == "payment" else spec.get("error")
     outcome = outcome or spec.get("error") or spec.get("outcome")
-    allowed = ACTIONS[action]
+    allowed = valid_outcomes(action)
     field = "outcome" if action == "payment" else "error"
     if outcome not in allowed:
         raise errors.BadRequest(
@@ -58,7 +67,8 @@ def apply_overrides(session: Session, overrides: dict[str, Any]) -> None:
     for uid, count in overrides.get("stock", {}).items():
         if uid not in shop.stock:
             raise errors.NotFound(f"Product {uid} does not exist.",
-                                  [{"path": f"$.stock.{uid}", "message": "no such product"}])
+                                  [{"path": f"$.stock.{uid}",
+                                    "message": "no such product"}])
         shop.stock[uid] = count
     for key, limit in overrides.get("rate_limits", {}).items():
         if key not in shop.cat.applications:
@@ -96,7 +106,8 @@ def move_clock(session: Session, spec: dict[str, Any]) -> None:
         if "advance" in spec:
             clock.advance(parse_duration(spec["advance"]))
     except (ValueError, OverflowError) as exc:
-        raise errors.BadRequest(str(exc), [{"path": "$", "message": str(exc)}]) from None
+        raise errors.BadRequest(str(exc),
+                                [{"path": "$", "message": str(exc)}]) from None
     session.shop.expire_due()
 
 
@@ -122,6 +133,9 @@ def pay(session: Session, order: Order, outcome: str) -> Order:
               "application": order.application, "event": order.event,
               "product": {line.product.uid for line in order.lines}}
     rule = session.take_rule("payment", fields)
+    if rule is not None:
+        log.info("forced payment %s on order %s by rule %s", rule.outcome, order.uid,
+                 rule.id)
     return shop.pay(order, outcome, rule.outcome if rule else None)
 
 

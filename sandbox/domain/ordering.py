@@ -11,7 +11,7 @@ from typing import Any
 
 from sandbox import errors
 from sandbox.domain.access import Principal, app_may_access, token_may_access
-from sandbox.domain.catalogue import Application
+from sandbox.domain.catalogue import Application, PaymentMethod
 from sandbox.domain.model import Basket, Consumer, Line, Order
 from sandbox.domain.refs import parse_ref
 from sandbox.domain.shop import Force, Shop, no_force
@@ -30,7 +30,12 @@ def check_payable(draft: Draft) -> None:
             f"{draft.totals.grand_total} EUR; a bill lists the available ones.",
             [{"path": "$.payment_method", "message": "is a required property"}],
         )
-    given = draft.consumer.to_dict() if draft.consumer else {}
+    check_consumer_fields(method, draft.consumer)
+
+
+def check_consumer_fields(method: PaymentMethod, consumer: Consumer | None) -> None:
+    """The consumer fields that the payment method requires are all given."""
+    given = consumer.to_dict() if consumer else {}
     missing = [f for f in method.required_consumer_fields if f not in given]
     if missing:
         raise errors.ConsumerMissing(
@@ -61,6 +66,14 @@ def find_basket(shop: Shop, ref: Any) -> tuple[Basket | None, Order | None]:
     order = shop.orders.get(uid) if uid else None
     if order is not None and order.in_basket:
         return None, order
+    if order is not None:
+        # The basket of a repayment is gone once the order expired, was
+        # canceled or was ordered again: the orders page answers 400 then.
+        raise errors.BadRequest(
+            f"Order {order.uid} is {order.status} and no longer a basket; "
+            "retrying its payment is not possible now.",
+            [{"path": "$.basket", "message": "not a repayment basket (any more)"}],
+        )
     basket = shop.baskets.get(uid) if uid else None
     if basket is None:
         raise errors.NotFound(
@@ -105,15 +118,20 @@ def reorder_repayment_basket(shop: Shop, order: Order, payload: dict[str, Any]) 
                 f"repayment; {key!r} cannot.",
                 [{"path": f"$.{key}", "message": "cannot change after a repayment"}],
             )
+    method, consumer = order.payment_method, order.consumer
     if "payment_method" in payload:
         draft_method = parse_ref(payload["payment_method"], "payment-methods")
         method = shop.cat.payment_methods.get(draft_method or "")
         if method is None:
-            raise errors.NotFound(f"Payment method {payload['payment_method']!r} "
-                                  "does not exist.")
-        order.payment_method = method
+            raise errors.NotFound(
+                f"Payment method {payload['payment_method']!r} does not exist.",
+                [{"path": "$.payment_method", "message": "not found"}])
     if "consumer" in payload:
-        order.consumer = Consumer.from_payload(payload["consumer"])
+        consumer = Consumer.from_payload(payload["consumer"])
+    # Checked before anything changes: nothing is stored when a request fails.
+    if method is not None and not order.totals.free:
+        check_consumer_fields(method, consumer)
+    order.payment_method, order.consumer = method, consumer
 
 
 def _unchanged(order: Order, key: str, value: Any) -> bool:

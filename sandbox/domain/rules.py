@@ -55,8 +55,20 @@ MATCH_KEYS = ("external_reference", "email", "product", "application", "order",
               "event")
 
 
+def family(action: str) -> list[str]:
+    """The actions a name covers: itself, or for ``baskets.*`` every basket call."""
+    if action.endswith(".*"):
+        return [name for name in ACTIONS if name.startswith(action[:-1])]
+    return [action] if action in ACTIONS else []
+
+
 def valid_outcomes(action: str) -> tuple[str, ...]:
-    return ACTIONS[action]
+    """What every action the name covers can give; KeyError for an unknown one."""
+    covered = family(action)
+    if not covered:
+        raise KeyError(action)
+    return tuple(o for o in ACTIONS[covered[0]]
+                 if all(o in ACTIONS[name] for name in covered))
 
 
 @dataclass(slots=True)

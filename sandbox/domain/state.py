@@ -46,7 +46,8 @@ def _random_state(state: tuple[Any, ...]) -> list[Any]:
 
 
 def _random_from(value: list[Any]) -> tuple[Any, ...]:
-    return (value[0], tuple(value[1]), value[2])
+    gauss_next = None if value[2] is None else float(value[2])
+    return (value[0], tuple(value[1]), gauss_next)
 
 
 def export_session(session: Session) -> dict[str, Any]:
@@ -102,9 +103,11 @@ def _order_out(o: Order) -> dict[str, Any]:
         "donation": str(o.donation), "vouchers": list(o.vouchers), "opt_in": o.opt_in,
         "currency": o.currency, "order_token": o.order_token,
         "expires_at": _t(o.expires_at), "cognito_user": o.cognito_user,
-        "via_bearer": o.via_bearer, "check_consecutive_seats": o.check_consecutive_seats,
-        "payments": [{"attempt": p.attempt, "method": p.method, "created": _t(p.created),
-                      "status": p.status, "reason": p.reason, "finished": _t(p.finished)}
+        "via_bearer": o.via_bearer,
+        "check_consecutive_seats": o.check_consecutive_seats,
+        "payments": [{"attempt": p.attempt, "method": p.method,
+                      "created": _t(p.created), "status": p.status,
+                      "reason": p.reason, "finished": _t(p.finished)}
                      for p in o.payments],
         "tickets": [t.uid for t in o.tickets],
         "seats": [list(s) for s in o.seats], "transfer_of": list(o.transfer_of),
@@ -134,14 +137,17 @@ def import_session(session: Session, data: dict[str, Any]) -> None:
     """Replace the session's state with an export; nothing changes if it fails."""
     try:
         built = _build(session, data)
+        # A request body's decimals arrive as Decimal, which timedelta refuses.
+        offset = timedelta(seconds=float(data["clock"]["offset_seconds"]))
+        frozen_at = _pt(data["clock"]["frozen_at"])
     except (KeyError, ValueError, TypeError, IndexError) as exc:
         raise errors.BadRequest(f"The state cannot be imported: {exc!r}.") from None
     session.reset(data["seed"])
     shop, rules = built
     session.shop = shop
     session.rng = shop.rng
-    session.clock.offset = timedelta(seconds=data["clock"]["offset_seconds"])
-    session.clock.frozen_at = _pt(data["clock"]["frozen_at"])
+    session.clock.offset = offset
+    session.clock.frozen_at = frozen_at
     session.rules = rules
     session.scenarios = list(data.get("scenarios", []))
     session.journal.clear()
@@ -152,10 +158,12 @@ def _build(session: Session, data: dict[str, Any]) -> tuple[Shop, RuleBook]:
     cat = session.cat
     rng = random.Random()
     rng.setstate(_random_from(data["random"]))
-    shop = Shop(cat, rng, 0, lambda: session.clock.now(), int(data["order_ttl_seconds"]))
+    shop = Shop(cat, rng, 0, lambda: session.clock.now(),
+                int(data["order_ttl_seconds"]))
     shop.faker.random.setstate(_random_from(data["faker_random"]))
     shop._seq = int(data["seq"])
-    shop.stock.update({k: int(v) for k, v in data["stock"].items() if k in cat.products})
+    shop.stock.update({k: int(v) for k, v in data["stock"].items()
+                       if k in cat.products})
     for uid, taken in data["seats"].items():
         if uid in shop.seatmaps:
             shop.seatmaps[uid].taken = {(row, int(n)) for row, n in taken}
@@ -189,7 +197,8 @@ def _consumer(value: dict[str, Any] | None) -> Consumer | None:
 
 def _ticket_in(t: dict[str, Any], cat: Catalogue) -> Ticket:
     return Ticket(
-        uid=t["uid"], code=t["code"], order=t["order"], product=cat.products[t["product"]],
+        uid=t["uid"], code=t["code"], order=t["order"],
+        product=cat.products[t["product"]],
         price=Decimal(t["price"]), service_fee=Decimal(t["service_fee"]),
         consumer=_consumer(t["consumer"]), seat=tuple(t["seat"]) if t["seat"] else None,
         issued=_pt(t["issued"]), status=t["status"], replaced_by=t["replaced_by"],
@@ -215,8 +224,8 @@ def _order_in(o: dict[str, Any], cat: Catalogue, tickets: dict[str, Ticket]) -> 
         shipping_method=cat.shipping_methods[o["shipping_method"]]
         if o["shipping_method"] else None,
         external_purchases=[ExternalPurchase(e["title"], e["product_reference"],
-                                             int(e["quantity"]), Decimal(e["unit_price"]),
-                                             e["currency"])
+                                             int(e["quantity"]),
+                                             Decimal(e["unit_price"]), e["currency"])
                             for e in o["external_purchases"]],
         external_reference=o["external_reference"], redirect_url=o["redirect_url"],
         donation=Decimal(o["donation"]), vouchers=tuple(o["vouchers"]),

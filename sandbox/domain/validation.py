@@ -96,6 +96,14 @@ def resolve(
     return draft_for(payload, cat, event, lines, tuple(v.code for v in vouchers))
 
 
+def check_references(payload: dict[str, Any], cat: Catalogue) -> None:
+    """What a payload without products names must exist: methods, vouchers."""
+    _vouchers(payload.get("vouchers") or [], cat)
+    _method(payload.get("payment_method"), "payment-methods", cat.payment_methods,
+            "payment_method")
+    _shipping(payload.get("shipping_method"), cat)
+
+
 def draft_for(payload: dict[str, Any], cat: Catalogue, event: Event,
               lines: list[Line], vouchers: tuple[str, ...] = ()) -> Draft:
     """A draft of ``lines`` with the payload's consumer, methods and extras."""

@@ -50,7 +50,15 @@ class TrailingSlash:
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the sandbox: one catalogue, many isolated sessions."""
     settings = settings or Settings.from_env()
-    schemas.check_all()
+    # A broken schema is our bug, logged and fatal. Here every schema must load
+    # and resolve its refs (tens of milliseconds); the metaschema check, most
+    # of a second, runs in the served worker's background right after start
+    # (schemas.warm) and in the test suite, so the first answer is not held up.
+    try:
+        schemas.check_refs()
+    except (OSError, ValueError) as exc:
+        logging.getLogger("sandbox").critical("broken JSON Schema: %s", exc)
+        raise
     cat = load_catalogue(settings.fixtures, settings.seed, utcnow())
     ttl = settings.order_ttl or int(cat.settings["order_ttl_seconds"])
     registry = SessionRegistry(
@@ -59,7 +67,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     scenarios = load_scenarios([data_dir("scenarios"), *settings.scenarios])
 
-    app = Flask("sandbox", template_folder="templates", static_folder=None)
+    app = Flask("sandbox", template_folder="web/templates", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["sandbox"] = Sandbox(settings, cat, registry, scenarios)
@@ -77,13 +85,23 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _register(app: Flask) -> None:
-    from sandbox.web import catalogue_views, checkout, control, order_views, shop_views
+    from sandbox.web import (
+        catalogue_views,
+        checkout,
+        control,
+        order_views,
+        shop_views,
+        spec,
+    )
+    from sandbox.web import generate as generate_views
 
     app.register_blueprint(catalogue_views.bp)
     app.register_blueprint(order_views.bp)
     app.register_blueprint(shop_views.bp)
     app.register_blueprint(control.bp)
     app.register_blueprint(checkout.bp)
+    app.register_blueprint(generate_views.bp)
+    app.register_blueprint(spec.bp)
 
 
 def _hooks(app: Flask) -> None:

@@ -10,23 +10,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import g, request
-from jsonschema import ValidationError
+from flask import current_app, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from sandbox import errors, jsonio, schemas
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 MAX_JOURNAL_BODY = 16 * 1024
 JSON_TYPES = re.compile(r"^application/([a-z0-9.+-]+\+)?json$")
 
 # Maps one schema error to an upstream type (None: the default).
-Classifier = Callable[[str, ValidationError], str | None]
+Classifier = Callable[[str, "ValidationError"], str | None]
 
 
 def read_json() -> Any:
     """The body as JSON, after checking its media type: 415, or 400 saying where."""
     raw = request.get_data(cache=True)
+    _check_chunked_size(raw)
     mimetype = request.mimetype or ""
     if raw and not JSON_TYPES.match(mimetype):
         raise errors.UnsupportedMediaType(
@@ -37,6 +41,20 @@ def read_json() -> Any:
     if len(raw) <= MAX_JOURNAL_BODY:
         g.body_json = body
     return body
+
+
+def _check_chunked_size(raw: bytes) -> None:
+    """413 for a chunked body over the limit, which werkzeug only cuts short.
+
+    With a Content-Length the limit is enforced before reading; without one
+    (``Transfer-Encoding: chunked``) werkzeug stops reading at the limit and
+    hands over the truncated start, which would then fail as broken JSON.
+    """
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit is None or request.content_length is not None or len(raw) < limit:
+        return
+    if request.environ["wsgi.input"].read(1):
+        raise RequestEntityTooLarge()
 
 
 def json_object() -> dict[str, Any]:

@@ -17,7 +17,9 @@ from sandbox.domain import control
 from sandbox.domain.model import Order
 from sandbox.web.context import current_session, renderer, sandbox
 
-bp = Blueprint("checkout", __name__, url_prefix="/_sandbox")
+# The pages live beside the views, in sandbox/web/templates (package data).
+bp = Blueprint("checkout", __name__, url_prefix="/_sandbox",
+               template_folder="templates")
 
 
 def _payable(order: Order) -> bool:
@@ -101,12 +103,13 @@ def etickets(uid: str) -> Response:
 def _ticket_lines(order: Order, ticket: Any, cat: Any) -> list[tuple[int, str]]:
     event = cat.events[ticket.product.event]
     holder = ticket.consumer or order.consumer
-    name = " ".join(filter(None, [holder.first_name, holder.last_name])) if holder \
-        else ""
+    given = holder.to_dict() if holder else {}
+    name = " ".join(filter(None, [given.get("first_name"), given.get("last_name")]))
     lines = [
         (18, "SANDBOX TICKET - NOT VALID FOR ENTRY"),
         (16, event.title["en"]),
-        (12, f"{event.location.get('name', '')}, {event.event_start:%Y-%m-%d %H:%M} UTC"),
+        (12, f"{event.location.get('name', '')}, "
+             f"{event.event_start:%Y-%m-%d %H:%M} UTC"),
         (12, f"Ticket: {ticket.product.name['en']} ({ticket.uid})"),
         (12, f"Barcode: {ticket.code}"),
         (12, f"Order: {order.reference}"),

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hmac
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, render_template, request
 
 from sandbox import errors
 from sandbox.domain import control, state
+from sandbox.domain.session import DEFAULT
 from sandbox.web import body
-from sandbox.web.context import current_session, renderer, sandbox
+from sandbox.web.context import SESSION_PARAM, current_session, renderer, sandbox
 from sandbox.web.listing import hal
 
 bp = Blueprint("control", __name__, url_prefix="/_sandbox")
@@ -34,7 +36,9 @@ def admin_only() -> None:
     token = sandbox().settings.admin_token
     if not token:
         return
-    given = request.headers.get(ADMIN_HEADER, "") or request.args.get("admin_token", "")
+    # A browser sends no header: the dashboard carries it as a parameter.
+    given = (request.headers.get(ADMIN_HEADER, "")
+             or request.values.get("admin_token", ""))
     if not hmac.compare_digest(given.encode(), token.encode()):
         raise errors.Unauthorized(f"The control plane needs the {ADMIN_HEADER} header.")
 
@@ -51,7 +55,8 @@ def _links() -> dict[str, Any]:
     r = renderer()
     names = ["reset", "scenarios", "rules", "clock", "requests", "emails", "state",
              "overrides", "openapi.json"]
-    links = {name.split(".")[0]: {"href": r.uri(f"/_sandbox/{name}")} for name in names}
+    links: dict[str, Any] = {name.split(".")[0]: {"href": r.uri(f"/_sandbox/{name}")}
+                             for name in names}
     links["self"] = {"href": r.uri("/_sandbox")}
     links["order"] = {"href": r.uri("/_sandbox/orders/{uid}"), "templated": True}
     links["payment"] = {"href": r.uri("/_sandbox/orders/{uid}/payment"),
@@ -74,7 +79,7 @@ def index() -> Any:
             rules=[control.rule_view(r) for r in session.rules.rules],
             scenarios=sandbox().scenarios, journal=list(session.journal)[-20:][::-1],
             emails=shop.outbox[-10:][::-1], clock=control.clock_view(session),
-            admin_token=request.args.get("admin_token", ""),
+            base=renderer().uri("/_sandbox"), query=_browser_query(),
         )
     return _json({"_links": _links(), "session": session.name,
                   "clock": control.clock_view(session),
@@ -97,14 +102,20 @@ def _form_or_json(schema: str) -> dict[str, Any]:
     return _optional_object(schema)
 
 
+def _browser_query() -> str:
+    """What a browser must carry from page to page: it sends no headers of ours."""
+    session = current_session().name
+    kept = {SESSION_PARAM: "" if session == DEFAULT else session,
+            "admin_token": request.values.get("admin_token", "").strip()}
+    return urlencode({name: value for name, value in kept.items() if value})
+
+
 def _after_form(payload: dict[str, Any], status: int = 200) -> Response:
-    """Dashboard buttons post forms; they go back to the dashboard."""
+    """Dashboard buttons post forms; they go back to the dashboard, same session."""
     if request.mimetype == "application/x-www-form-urlencoded":
-        target = "/_sandbox"
-        token = request.form.get("admin_token")
-        if token:
-            target += f"?admin_token={token}"
-        return Response(status=303, headers={"Location": renderer().uri(target)})
+        query = _browser_query()
+        target = renderer().uri("/_sandbox") + ("?" + query if query else "")
+        return Response(status=303, headers={"Location": target})
     return _json(payload, status)
 
 
@@ -129,13 +140,14 @@ def arm_scenario(name: str) -> Response:
             [{"path": "name", "message": "known: " + ", ".join(sandbox().scenarios)}],
         )
     armed = control.arm_scenario(current_session(), scenario)
-    return _after_form({"scenario": name, "rules": [control.rule_view(r) for r in armed]},
-                       201)
+    return _after_form({"scenario": name,
+                        "rules": [control.rule_view(r) for r in armed]}, 201)
 
 
 @bp.get("/rules")
 def rules() -> Response:
-    return _json({"rules": [control.rule_view(r) for r in current_session().rules.rules]})
+    rules = current_session().rules.rules
+    return _json({"rules": [control.rule_view(r) for r in rules]})
 
 
 @bp.post("/rules")

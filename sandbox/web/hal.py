@@ -29,6 +29,13 @@ CURIES = [{"name": "shop", "href": DOCS + "/{rel}.html", "templated": True,
            "type": "text/html"}]
 
 
+# Rendered catalogue parts, keyed by (catalogue id, base URL, uid); the entry
+# holds its catalogue, so an id is never reused while cached. Bounded, since
+# the base URL comes from the request.
+_PRODUCTS: dict[tuple[int, str, str], tuple[Catalogue, dict[str, Any]]] = {}
+MAX_CACHED = 4096
+
+
 def profile(page: str) -> dict[str, str]:
     return {"href": f"{DOCS}/{page}.html", "type": "text/html"}
 
@@ -92,8 +99,24 @@ class Renderer:
 
     def product(self, product: Product, availability: int,
                 quantity: int | None = None) -> dict[str, Any]:
+        # What never changes is built once per catalogue and base URL; every
+        # order body embeds its products, so this is on the GET order path.
+        key = (id(self.cat), self.base, product.uid)
+        cached = _PRODUCTS.get(key)
+        if cached is None or cached[0] is not self.cat:
+            if len(_PRODUCTS) >= MAX_CACHED:
+                _PRODUCTS.clear()
+            cached = _PRODUCTS[key] = (self.cat, self._product(product))
+        body = {**cached[1], "availability": availability,
+                "total_availability": product.availability,
+                "sold_out": availability <= 0}
+        if quantity is not None:
+            body["price_breakdown"] = price_breakdown(product, quantity)
+        return body
+
+    def _product(self, product: Product) -> dict[str, Any]:
         event = self.cat.events[product.event]
-        body = {
+        return {
             "_links": self.links(
                 self.uri(f"/products/{product.uid}"), "product",
                 **{"shop:event": {"href": self.uri(f"/events/{product.event}")}},
@@ -113,13 +136,8 @@ class Renderer:
             "combo": [self.uri(f"/products/{u}") for u in product.combo] or None,
             "personalization_required": False, "types": list(product.types),
             "requires_membership": False, "provides_membership": False,
-            "images": [], "availability": availability,
-            "total_availability": product.availability,
-            "sold_out": availability <= 0,
+            "images": [],
         }
-        if quantity is not None:
-            body["price_breakdown"] = price_breakdown(product, quantity)
-        return body
 
     def payment_method(self, method: PaymentMethod, full: bool = True) -> dict[str, Any]:
         body: dict[str, Any] = {"uid": method.uid, "name": method.name,
@@ -166,7 +184,9 @@ class Renderer:
                 and payment.status == "pending":
             links["payment"] = {"href": self.page(f"/_sandbox/checkout/{order.uid}"),
                                 "type": "text/html"}
-        if order.status == "completed" and order.tickets:
+        # Only while a ticket is still valid: transferred ones are not downloadable.
+        if order.status == "completed" and any(t.status == "valid"
+                                               for t in order.tickets):
             links["shop:etickets"] = {
                 "href": self.page(f"/_sandbox/etickets/{order.uid}",
                                   order_token=order.order_token),

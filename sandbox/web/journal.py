@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from flask import Response, g, request
 
@@ -11,6 +12,7 @@ from sandbox.timeutil import isoformat
 
 SECRET_HEADERS = {"authorization", "cognito-token", "order-token",
                   "sandbox-admin-token", "cookie"}
+SECRET_PARAMS = {"order_token", "admin_token"}
 MAX_BODY_KEPT = 16 * 1024
 
 
@@ -21,6 +23,16 @@ def _mask(name: str, value: str) -> str:
     if rest and scheme.lower() in ("basic", "bearer"):
         return f"{scheme} ***"
     return "***"
+
+
+def _query() -> str:
+    # The confirmation e-mail's link carries the Order token in the query.
+    raw = request.query_string.decode("latin-1")
+    pairs = parse_qsl(raw, keep_blank_values=True)
+    if not any(k.lower() in SECRET_PARAMS for k, _ in pairs):
+        return raw
+    return urlencode([(k, "***" if k.lower() in SECRET_PARAMS else v)
+                      for k, v in pairs])
 
 
 def _body() -> Any:
@@ -40,7 +52,7 @@ def record(session: Session, response: Response) -> None:
     session.journal.append({
         "method": request.method,
         "path": request.path,
-        "query": request.query_string.decode("latin-1"),
+        "query": _query(),
         "headers": {k: _mask(k, v) for k, v in request.headers.items()},
         "body": _body(),
         "status": response.status_code,

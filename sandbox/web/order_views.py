@@ -65,8 +65,7 @@ def create_order() -> Response:
     if "basket" in payload and not has_tickets:
         return _from_basket(payload, force)
     if has_tickets:
-        body.validate(payload, "order_create",
-                      body.order_classifier("NO_CONSUMER_URI_OR_INFO_PROVIDED"))
+        body.validate(payload, "order_create", _transfer_classifier())
         return render_order(ordering.transfer(shop, payload, who, force), 201, True)
     if not has_products:
         raise errors.NoTicketsOrProductsProvided(
@@ -77,6 +76,20 @@ def create_order() -> Response:
     body.validate(payload, "order_create", body.order_classifier())
     order = ordering.place_from_products(shop, payload, who, force)
     return render_order(order, 201, True)
+
+
+def _transfer_classifier() -> body.Classifier:
+    """A transfer's consumer is the tickets' new holder: missing, it is
+    NO_CONSUMER_URI_OR_INFO_PROVIDED; malformed, TICKET_CONSUMER_ERROR."""
+    named = body.order_classifier("NO_CONSUMER_URI_OR_INFO_PROVIDED")
+
+    def classify(path: str, error: Any) -> str | None:
+        kind = named(path, error)
+        if kind is None and path.startswith("$.consumer."):
+            return "TICKET_CONSUMER_ERROR"
+        return kind
+
+    return classify
 
 
 def _from_basket(payload: dict[str, Any], force: Any) -> Response:

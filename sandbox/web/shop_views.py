@@ -8,10 +8,10 @@ from flask import Blueprint, Response, request
 
 from sandbox import errors
 from sandbox.domain import ordering
-from sandbox.domain.access import check_read
+from sandbox.domain.access import check_read, token_may_access
 from sandbox.domain.model import Basket, Order
 from sandbox.domain.refs import parse_ref
-from sandbox.domain.validation import Draft, resolve
+from sandbox.domain.validation import Draft, check_references, resolve
 from sandbox.money import parse_amount
 from sandbox.web import body, listing
 from sandbox.web.context import apply_force, current_session, principal, renderer, sandbox
@@ -24,9 +24,10 @@ bp = Blueprint("shop", __name__)
 
 def _basket_draft(payload: dict[str, Any]) -> Draft | None:
     """Check a basket's content like an order's; None while it holds no products."""
-    if not payload.get("products"):
-        return None
     shop = current_session().shop
+    if not payload.get("products"):
+        check_references(payload, shop.cat)
+        return None
     draft = resolve(payload, shop.cat, principal().app, shop.now())
     shop.check_stock(draft)
     return draft
@@ -67,9 +68,10 @@ def create_basket() -> Response:
 def _basket(uid: str) -> tuple[Basket | None, Order | None]:
     shop = current_session().shop
     order = shop.orders.get(uid)
+    who = principal()
     if order is not None and order.in_basket:
-        if not (principal().app and principal().app.key == order.application) and \
-                principal().order_token != order.order_token:
+        if not (who.app and who.app.key == order.application) and \
+                who.order_token != order.order_token:
             raise errors.Forbidden("This basket belongs to another application.")
         return None, order
     basket = shop.baskets.get(uid)
@@ -295,7 +297,9 @@ def upsell(uid: str) -> Response:
                                   "plus an Order-Token or Cognito-Token.")
     shop = current_session().shop
     order = shop.order(uid)
-    if who.order_token is None and who.cognito_user is None:
+    # The token must be this order's: Basic alone would otherwise let any
+    # token of the session through for an order the application may read.
+    if not token_may_access(who, order):
         raise errors.Forbidden("Add the order's Order-Token or the Cognito-Token of "
                                "its creator.")
     check_read(who, order, sandbox().cat)
