@@ -58,8 +58,15 @@ class Client:
     def __init__(self, host: str, port: int) -> None:
         self.conn = http.client.HTTPConnection(host, port, timeout=TIMEOUT)
 
-    def call(self, method: str, path: str, session: str, body: Any = None,
-             expect: int = 200, auth: bool = True) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        session: str,
+        body: Any = None,
+        expect: int = 200,
+        auth: bool = True,
+    ) -> Any:
         headers = {"Sandbox-Session": session, **(BASIC if auth else {})}
         data = None
         if body is not None:
@@ -81,7 +88,11 @@ def start_server(log: Any) -> tuple[subprocess.Popen[str], str, int]:
     env = {**os.environ, "SANDBOX_HOST": "127.0.0.1"}
     process = subprocess.Popen(
         [str(SERVE), "serve", "--host", "127.0.0.1", "--port", "0"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
     )
     assert process.stdout is not None
     url = process.stdout.readline().strip()
@@ -120,16 +131,24 @@ def fill(client: Client, session: str, orders: int) -> str:
     left, first = orders, ""
     while left > 0:
         chunk = min(left, 20000)
-        answer = json.loads(client.call("POST", "/_sandbox/generate", session,
-                                        {"orders": chunk, "status": "completed"},
-                                        expect=201, auth=False))
+        answer = json.loads(
+            client.call(
+                "POST",
+                "/_sandbox/generate",
+                session,
+                {"orders": chunk, "status": "completed"},
+                expect=201,
+                auth=False,
+            )
+        )
         first = first or answer["first"]
         left -= chunk
     return first
 
 
-def timed(host: str, port: int, count: int, request: Callable[[Client, int], Any]
-          ) -> float:
+def timed(
+    host: str, port: int, count: int, request: Callable[[Client, int], Any]
+) -> float:
     """Milliseconds per request of ``count`` requests over THREADS connections."""
     clients = [Client(host, port) for _ in range(THREADS)]
     for client in clients:  # open the connections before the clock starts
@@ -143,8 +162,9 @@ def timed(host: str, port: int, count: int, request: Callable[[Client, int], Any
         except BaseException as exc:  # reported after the join
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(c, i)) for i, c in
-               enumerate(clients)]
+    threads = [
+        threading.Thread(target=work, args=(c, i)) for i, c in enumerate(clients)
+    ]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -160,33 +180,67 @@ def timed(host: str, port: int, count: int, request: Callable[[Client, int], Any
 
 def one_run(host: str, port: int, run: int, uid: str) -> dict[str, float]:
     post_session = f"bench-post-{run}"
-    order = {"products": [{"product": WEEKEND, "quantity": 1}],
-             "consumer": {"email": "bench@example.com", "first_name": "Bench",
-                          "last_name": "Mark", "country": "NL"},
-             "payment_method": IDEAL, "captcha": "captcha-valid"}
+    order = {
+        "products": [{"product": WEEKEND, "quantity": 1}],
+        "consumer": {
+            "email": "bench@example.com",
+            "first_name": "Bench",
+            "last_name": "Mark",
+            "country": "NL",
+        },
+        "payment_method": IDEAL,
+        "captcha": "captcha-valid",
+    }
+
     def status() -> float:
-        return timed(host, port, COUNTS["status"], lambda c, n: c.call(
-            "GET", "/status", "bench-1k", auth=False))
+        return timed(
+            host,
+            port,
+            COUNTS["status"],
+            lambda c, n: c.call("GET", "/status", "bench-1k", auth=False),
+        )
 
     # GET /status is measured right before each measurement it is the yardstick
     # of, so that a load changing during the run touches both alike.
-    got = {"GET /status": status(), "GET /orders/<uid>": timed(
-        host, port, COUNTS["order"], lambda c, n: c.call(
-            "GET", f"/orders/{uid}", "bench-1k"))}
+    got = {
+        "GET /status": status(),
+        "GET /orders/<uid>": timed(
+            host,
+            port,
+            COUNTS["order"],
+            lambda c, n: c.call("GET", f"/orders/{uid}", "bench-1k"),
+        ),
+    }
     got["status before POST"] = status()
     return got | {
-        "POST /orders": timed(host, port, COUNTS["post"], lambda c, n: c.call(
-            "POST", "/orders", post_session, order, 201) if n >= 0 else c.call(
-            "GET", "/_sandbox/clock", post_session, auth=False)),
-        "page 1k": timed(host, port, COUNTS["page"], lambda c, n: c.call(
-            "GET", "/orders?status=completed", "bench-1k")),
-        "page 100k": timed(host, port, COUNTS["page"], lambda c, n: c.call(
-            "GET", "/orders?status=completed", "bench-100k")),
+        "POST /orders": timed(
+            host,
+            port,
+            COUNTS["post"],
+            lambda c, n: (
+                c.call("POST", "/orders", post_session, order, 201)
+                if n >= 0
+                else c.call("GET", "/_sandbox/clock", post_session, auth=False)
+            ),
+        ),
+        "page 1k": timed(
+            host,
+            port,
+            COUNTS["page"],
+            lambda c, n: c.call("GET", "/orders?status=completed", "bench-1k"),
+        ),
+        "page 100k": timed(
+            host,
+            port,
+            COUNTS["page"],
+            lambda c, n: c.call("GET", "/orders?status=completed", "bench-100k"),
+        ),
     }
 
 
 def report(runs: list[dict[str, float]], rss: float) -> bool:
     """Print medians and ratios; True when every target holds."""
+
     def median(key: str, base: str = "GET /status") -> float:
         return statistics.median(r[key] / r[base] for r in runs)
 
@@ -199,8 +253,13 @@ def report(runs: list[dict[str, float]], rss: float) -> bool:
     }
     print(f"\n{RUNS} runs, {THREADS} client threads, keep-alive; median per request")
     print(f"{'measurement':<24}{'ms/request':>12}{'x status':>10}{'target':>10}  ok")
-    for key in ("GET /status", "GET /orders/<uid>", "POST /orders", "page 1k",
-                "page 100k"):
+    for key in (
+        "GET /status",
+        "GET /orders/<uid>",
+        "POST /orders",
+        "page 1k",
+        "page 100k",
+    ):
         ms = statistics.median(r[key] for r in runs)
         ratio = ratios.get(key, 1.0)
         target = TARGETS.get(key)
@@ -208,11 +267,15 @@ def report(runs: list[dict[str, float]], rss: float) -> bool:
         ok = "" if target is None else ("yes" if ratio <= target else "NO")
         print(f"{key:<24}{ms:>12.2f}{ratio:>10.2f}{shown:>10}  {ok}")
     page = ratios["page 100k / page 1k"]
-    print(f"{'page 100k / page 1k':<24}{'':>12}{page:>10.2f}{'<= 1.5':>10}  "
-          f"{'yes' if page <= 1.5 else 'NO'}")
-    print(f"{'RSS at ' + str(BIG) + ' orders':<24}{rss:>9.1f} MB{'':>10}"
-          f"{'< ' + str(RSS_TARGET_MB) + ' MB':>10}  "
-          f"{'yes' if rss < RSS_TARGET_MB else 'NO'}")
+    print(
+        f"{'page 100k / page 1k':<24}{'':>12}{page:>10.2f}{'<= 1.5':>10}  "
+        f"{'yes' if page <= 1.5 else 'NO'}"
+    )
+    print(
+        f"{'RSS at ' + str(BIG) + ' orders':<24}{rss:>9.1f} MB{'':>10}"
+        f"{'< ' + str(RSS_TARGET_MB) + ' MB':>10}  "
+        f"{'yes' if rss < RSS_TARGET_MB else 'NO'}"
+    )
     held = [ratios[k] <= t for k, t in TARGETS.items()]
     return all(held) and rss < RSS_TARGET_MB
 
@@ -235,9 +298,15 @@ def main() -> int:
             runs = []
             for run in range(RUNS):
                 runs.append(one_run(host, port, run, uid))
-                print(f"run {run + 1}: " + ", ".join(
-                    f"{k} {v:.2f} ms" for k, v in runs[-1].items()
-                    if k != "status before POST"), flush=True)
+                print(
+                    f"run {run + 1}: "
+                    + ", ".join(
+                        f"{k} {v:.2f} ms"
+                        for k, v in runs[-1].items()
+                        if k != "status before POST"
+                    ),
+                    flush=True,
+                )
             rss = rss_mb(worker)
             print(f"load average after the runs: {os.getloadavg()[0]:.1f}")
         finally:

@@ -30,7 +30,7 @@ DEADLINE = 20.0
 RUNS = int(os.environ.get("BENCH_STARTUP_RUNS", "7"))
 
 # The yardstick: the smallest Flask app, under gunicorn as the sandbox is.
-BARE_APP = '''
+BARE_APP = """
 import sys
 
 from flask import Flask
@@ -65,14 +65,17 @@ class Server(BaseApplication):
 
 
 Server().run()
-'''
+"""
 
 
 def first_status(command: list[str]) -> float:
     """Seconds from launching ``command`` to its first 200 on ``/status``."""
     started = time.perf_counter()
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
         cwd=tempfile.gettempdir(),
     )
     try:
@@ -111,8 +114,16 @@ def median_of(command: list[str]) -> float:
 
 
 def main() -> int:
-    sandbox = median_of([str(BIN / "shopping-sandbox"), "serve", "--port", "0",
-                         "--log-level", "WARNING"])
+    sandbox = median_of(
+        [
+            str(BIN / "shopping-sandbox"),
+            "serve",
+            "--port",
+            "0",
+            "--log-level",
+            "WARNING",
+        ]
+    )
     with tempfile.TemporaryDirectory() as folder:
         script = Path(folder) / "bare_flask.py"
         script.write_text(BARE_APP, encoding="utf-8")

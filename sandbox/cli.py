@@ -13,10 +13,14 @@ from sandbox import __version__
 
 # CLI flag -> environment variable, so that gunicorn's worker sees the same.
 FLAGS = {
-    "seed": "SANDBOX_SEED", "fixtures": "SANDBOX_FIXTURES",
-    "scenarios": "SANDBOX_SCENARIOS", "base_url": "SANDBOX_BASE_URL",
-    "page_size": "SANDBOX_PAGE_SIZE", "order_ttl": "SANDBOX_ORDER_TTL",
-    "admin_token": "SANDBOX_ADMIN_TOKEN", "log_level": "SANDBOX_LOG_LEVEL",
+    "seed": "SANDBOX_SEED",
+    "fixtures": "SANDBOX_FIXTURES",
+    "scenarios": "SANDBOX_SCENARIOS",
+    "base_url": "SANDBOX_BASE_URL",
+    "page_size": "SANDBOX_PAGE_SIZE",
+    "order_ttl": "SANDBOX_ORDER_TTL",
+    "admin_token": "SANDBOX_ADMIN_TOKEN",
+    "log_level": "SANDBOX_LOG_LEVEL",
 }
 
 
@@ -34,45 +38,86 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--version", action="version", version=__version__)
     commands = top.add_subparsers(dest="command", required=True)
     serve = commands.add_parser(
-        "serve", help="serve the sandbox through gunicorn (one worker, threads)",
+        "serve",
+        help="serve the sandbox through gunicorn (one worker, threads)",
         description="Serve the sandbox through gunicorn: one worker with threads, "
         "because state lives in memory. With --port 0 a free port is picked; the "
         "first line printed is the URL served.",
     )
-    serve.add_argument("--host", default=os.environ.get("SANDBOX_HOST", "127.0.0.1"),
-                       help="interface to bind (SANDBOX_HOST, default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")),
-                       help="port to bind, 0 for a free one (PORT, default 8000)")
-    serve.add_argument("--threads", type=int, default=8,
-                       help="gunicorn threads of the one worker (default 8)")
-    serve.add_argument("--workers", type=int, default=1,
-                       help="gunicorn workers; anything but 1 is refused, because "
-                       "state lives in the memory of one process")
-    serve.add_argument("--seed", type=int, help="seed of every session's random "
-                       "source (SANDBOX_SEED, default 1)")
-    serve.add_argument("--fixtures", help="folder of fixture files that extend the "
-                       "defaults: an entry with the uid (or key) of a default one "
-                       "replaces it, others are added (SANDBOX_FIXTURES)")
-    serve.add_argument("--scenarios", help="folder of extra scenario files "
-                       "(SANDBOX_SCENARIOS)")
-    serve.add_argument("--base-url", help="base of every link, e.g. behind a proxy "
-                       "(SANDBOX_BASE_URL; default: the request's own)")
-    serve.add_argument("--page-size", type=int, help="page size of lists, 1 to 500 "
-                       "(SANDBOX_PAGE_SIZE, default 500)")
-    serve.add_argument("--order-ttl", help="time an unpaid order lives, seconds or "
-                       "ISO 8601 such as PT30M (SANDBOX_ORDER_TTL, default 30 minutes)")
-    serve.add_argument("--admin-token", help="lock the control plane with this token "
-                       "(SANDBOX_ADMIN_TOKEN; default: open)")
-    serve.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS,
-                       help="DEBUG, INFO, WARNING, ERROR or CRITICAL "
-                       "(SANDBOX_LOG_LEVEL, default INFO)")
+    serve.add_argument(
+        "--host",
+        default=os.environ.get("SANDBOX_HOST", "127.0.0.1"),
+        help="interface to bind (SANDBOX_HOST, default 127.0.0.1)",
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT", "8000")),
+        help="port to bind, 0 for a free one (PORT, default 8000)",
+    )
+    serve.add_argument(
+        "--threads",
+        type=int,
+        default=8,
+        help="gunicorn threads of the one worker (default 8)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="gunicorn workers; anything but 1 is refused, because "
+        "state lives in the memory of one process",
+    )
+    serve.add_argument(
+        "--seed",
+        type=int,
+        help="seed of every session's random source (SANDBOX_SEED, default 1)",
+    )
+    serve.add_argument(
+        "--fixtures",
+        help="folder of fixture files that extend the "
+        "defaults: an entry with the uid (or key) of a default one "
+        "replaces it, others are added (SANDBOX_FIXTURES)",
+    )
+    serve.add_argument(
+        "--scenarios", help="folder of extra scenario files (SANDBOX_SCENARIOS)"
+    )
+    serve.add_argument(
+        "--base-url",
+        help="base of every link, e.g. behind a proxy "
+        "(SANDBOX_BASE_URL; default: the request's own)",
+    )
+    serve.add_argument(
+        "--page-size",
+        type=int,
+        help="page size of lists, 1 to 500 (SANDBOX_PAGE_SIZE, default 500)",
+    )
+    serve.add_argument(
+        "--order-ttl",
+        help="time an unpaid order lives, seconds or "
+        "ISO 8601 such as PT30M (SANDBOX_ORDER_TTL, default 30 minutes)",
+    )
+    serve.add_argument(
+        "--admin-token",
+        help="lock the control plane with this token "
+        "(SANDBOX_ADMIN_TOKEN; default: open)",
+    )
+    serve.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        help="DEBUG, INFO, WARNING, ERROR or CRITICAL "
+        "(SANDBOX_LOG_LEVEL, default INFO)",
+    )
     listing = commands.add_parser(
-        "scenarios", help="list the named scenarios",
+        "scenarios",
+        help="list the named scenarios",
         description="List the named scenarios: the packaged ones and those of "
         "--scenarios, one per line with its description.",
     )
-    listing.add_argument("--scenarios", help="folder of extra scenario files "
-                         "(SANDBOX_SCENARIOS)")
+    listing.add_argument(
+        "--scenarios", help="folder of extra scenario files (SANDBOX_SCENARIOS)"
+    )
     return top
 
 
@@ -109,12 +154,15 @@ def serve(args: argparse.Namespace) -> int:
             os.environ[variable] = str(value)
     level = os.environ.get("SANDBOX_LOG_LEVEL", "INFO").upper()
     if level not in LOG_LEVELS:
-        sys.stderr.write(f"shopping-sandbox: cannot start: SANDBOX_LOG_LEVEL={level!r}"
-                         f" is not one of {', '.join(LOG_LEVELS)}\n")
+        sys.stderr.write(
+            f"shopping-sandbox: cannot start: SANDBOX_LOG_LEVEL={level!r}"
+            f" is not one of {', '.join(LOG_LEVELS)}\n"
+        )
         return 2
     logging.basicConfig(
         level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
     )
     from sandbox.gunicorn_conf import check_workers
 
@@ -128,12 +176,21 @@ def serve(args: argparse.Namespace) -> int:
     except (FixtureError, ValueError) as exc:
         sys.stderr.write(f"shopping-sandbox: cannot start: {exc}\n")
         return 2
-    _Server(app, {
-        "bind": f"{args.host}:{args.port}", "workers": 1, "threads": args.threads,
-        "worker_class": "gthread", "keepalive": 5, "timeout": 60,
-        "loglevel": level.lower(),
-        "when_ready": _announce, "preload_app": True, "post_worker_init": _warm,
-    }).run()
+    _Server(
+        app,
+        {
+            "bind": f"{args.host}:{args.port}",
+            "workers": 1,
+            "threads": args.threads,
+            "worker_class": "gthread",
+            "keepalive": 5,
+            "timeout": 60,
+            "loglevel": level.lower(),
+            "when_ready": _announce,
+            "preload_app": True,
+            "post_worker_init": _warm,
+        },
+    ).run()
     return 0
 
 

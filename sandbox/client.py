@@ -54,8 +54,11 @@ class SandboxError(Exception):
             text = response.text.strip()[:200] or response.reason or "no body"
             return cls("HTTP_ERROR", response.status_code, text)
         return cls(
-            str(body.get("type", "HTTP_ERROR")), response.status_code,
-            str(body.get("message", "")), body.get("errors"), body,
+            str(body.get("type", "HTTP_ERROR")),
+            response.status_code,
+            str(body.get("message", "")),
+            body.get("errors"),
+            body,
         )
 
 
@@ -104,15 +107,22 @@ class SandboxClient:
         return sent
 
     def call(
-        self, verb: str, route: str, json: Any = None,
+        self,
+        verb: str,
+        route: str,
+        json: Any = None,
         params: dict[str, str | None] | None = None,
     ) -> Any:
         """One control call: the parsed JSON answer, or :class:`SandboxError`."""
         query = {k: v for k, v in (params or {}).items() if v is not None}
         try:
             response = self.http.request(
-                verb, f"{self.base_url}/_sandbox{route}", json=json, params=query,
-                headers=self.headers(), timeout=self.timeout,
+                verb,
+                f"{self.base_url}/_sandbox{route}",
+                json=json,
+                params=query,
+                headers=self.headers(),
+                timeout=self.timeout,
             )
         except RequestException as exc:
             raise SandboxError("UNREACHABLE", 0, f"{self.base_url}: {exc}") from exc

@@ -93,7 +93,9 @@ class Settings:
             except ValueError as exc:
                 raise ValueError(f"{name}={raw!r}: {exc}") from None
         known = {f.name for f in fields(cls)}
-        values.update({k: v for k, v in overrides.items() if k in known and v is not None})
+        values.update(
+            {k: v for k, v in overrides.items() if k in known and v is not None}
+        )
         settings = cls(**values)
         if settings.base_url:
             settings = replace(settings, base_url=settings.base_url.rstrip("/"))

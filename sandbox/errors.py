@@ -44,9 +44,15 @@ def _error(code: str, status: int, message: str) -> type[ApiError]:
     name = "".join(part.capitalize() for part in code.split("_"))
     if name[0].isdigit():
         name = "Code" + name
-    cls = type(name, (ApiError,), {
-        "type": code, "status": status, "default_message": message,
-    })
+    cls = type(
+        name,
+        (ApiError,),
+        {
+            "type": code,
+            "status": status,
+            "default_message": message,
+        },
+    )
     ERRORS[code] = cls
     return cls
 
@@ -61,14 +67,16 @@ RequestEntityTooLarge = _error(
     "REQUEST_ENTITY_TOO_LARGE", 413, "The request body is larger than allowed."
 )
 UnsupportedMediaType = _error(
-    "UNSUPPORTED_MEDIA_TYPE", 415,
+    "UNSUPPORTED_MEDIA_TYPE",
+    415,
     "The request body must be JSON, sent as Content-Type: application/json.",
 )
 InternalServerError = _error(
     "INTERNAL_SERVER_ERROR", 500, "The sandbox failed; the log has the traceback."
 )
 PaymentMethodMissing = _error(
-    "PAYMENT_METHOD_MISSING", 400,
+    "PAYMENT_METHOD_MISSING",
+    400,
     "A payment method is needed for the creation of an order.",
 )
 EmptyBasket = _error(
@@ -82,7 +90,8 @@ NoTicketsOrProductsProvided = _error(
     "NO_TICKETS_OR_PRODUCTS_PROVIDED", 400, "No tickets or products provided."
 )
 BothTicketsAndProductsProvided = _error(
-    "BOTH_TICKETS_AND_PRODUCTS_PROVIDED", 400,
+    "BOTH_TICKETS_AND_PRODUCTS_PROVIDED",
+    400,
     "Both tickets and products provided, while only one or the other is allowed.",
 )
 TicketError = _error(
@@ -92,36 +101,41 @@ TicketNotAvailable = _error(
     "TICKET_NOT_AVAILABLE", 400, "Provided ticket is not valid or not found."
 )
 NoConsumerUriOrInfoProvided = _error(
-    "NO_CONSUMER_URI_OR_INFO_PROVIDED", 400,
+    "NO_CONSUMER_URI_OR_INFO_PROVIDED",
+    400,
     "Provided consumer information is not valid, or a consumer is not found.",
 )
 TicketConsumerError = _error(
     "TICKET_CONSUMER_ERROR", 400, "Ticket consumer information is not valid."
 )
 InsufficientConsecutiveSeats = _error(
-    "INSUFFICIENT_CONSECUTIVE_SEATS", 409,
+    "INSUFFICIENT_CONSECUTIVE_SEATS",
+    409,
     "There are not enough seats available in the same row. "
     "The order has been cancelled.",
 )
 VoucherInvalid = _error("VOUCHER_INVALID", 400, "Voucher code is invalid.")
 CaptchaInvalid = _error("CAPTCHA_INVALID", 403, "Captcha token is invalid.")
 CaptchaRateLimitReached = _error(
-    "CAPTCHA_RATE_LIMIT_REACHED", 400,
+    "CAPTCHA_RATE_LIMIT_REACHED",
+    400,
     "Order creation rate limit has been exceeded, please resolve captcha.",
 )
 CaptchaInvalidDomain = _error(
-    "CAPTCHA_INVALID_DOMAIN", 403,
-    "Captcha token is resolved for the domain that is not allowed by the "
-    "application.",
+    "CAPTCHA_INVALID_DOMAIN",
+    403,
+    "Captcha token is resolved for the domain that is not allowed by the application.",
 )
 TenMer = _error(
-    "10MER", 403,
+    "10MER",
+    403,
     "With this combination of data, it is not possible to buy tickets for this "
     "event. Please contact the Paylogic Customer Service (please supply calling "
     "code: 10MER)",
 )
 OrderCannotBeModified = _error(
-    "ORDER_CANNOT_BE_MODIFIED", 400,
+    "ORDER_CANNOT_BE_MODIFIED",
+    400,
     "Order is either not in the COMPLETED state or not personalized.",
 )
 

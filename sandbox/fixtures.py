@@ -38,10 +38,18 @@ PACKAGE = Path(__file__).resolve().parent
 
 # How entries of each list section are identified when files are merged.
 _KEYS = {
-    "applications": "key", "cognito_users": "token", "events": "uid",
-    "products": "uid", "payment_methods": "uid", "shipping_methods": "uid",
-    "merchants": "key", "vouchers": "code", "upsell": "event", "orders": "uid",
-    "baskets": "uid", "ten_mer": None,
+    "applications": "key",
+    "cognito_users": "token",
+    "events": "uid",
+    "products": "uid",
+    "payment_methods": "uid",
+    "shipping_methods": "uid",
+    "merchants": "key",
+    "vouchers": "code",
+    "upsell": "event",
+    "orders": "uid",
+    "baskets": "uid",
+    "ten_mer": None,
 }
 _DICTS = ("captcha", "platform", "settings")
 
@@ -85,8 +93,9 @@ def _read(path: Path, check: bool = True) -> dict[str, Any]:
         raise FixtureError(str(path), "$", f"cannot be read: {exc}") from None
     except json.JSONDecodeError as exc:
         raise FixtureError(
-            str(path), "$", f"is not JSON: {exc.msg} at line {exc.lineno}, "
-            f"column {exc.colno}"
+            str(path),
+            "$",
+            f"is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
         ) from None
     if not check:
         return data  # type: ignore[no-any-return]
@@ -125,7 +134,7 @@ class _Filler:
 
     def fill(self, value: Any) -> Any:
         if isinstance(value, str) and value.startswith("faker:"):
-            return str(getattr(self.fake, value[len("faker:"):])())
+            return str(getattr(self.fake, value[len("faker:") :])())
         if isinstance(value, dict):
             return {k: self.fill(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -133,9 +142,7 @@ class _Filler:
         return value
 
 
-def load_catalogue(
-    folders: list[Path] | None, seed: int, now: datetime
-) -> Catalogue:
+def load_catalogue(folders: list[Path] | None, seed: int, now: datetime) -> Catalogue:
     """The catalogue of the default fixtures extended by ``folders``."""
     data = read_files([data_dir("fixtures"), *(folders or [])])
     return build_catalogue(data, seed, now)
@@ -162,7 +169,8 @@ def build_catalogue(data: dict[str, Any], seed: int, now: datetime) -> Catalogue
 def _build_merchants(cat: Catalogue, data: dict[str, Any], filler: _Filler) -> None:
     for m in data.get("merchants", ()):
         cat.merchants[m["key"]] = Merchant(
-            key=m["key"], name=m["name"],
+            key=m["key"],
+            name=m["name"],
             customer_service=dict(m.get("customer_service", {})),
             legal_info=filler.fill(m.get("legal_info", {})),
         )
@@ -182,17 +190,22 @@ def _build_events(
             for r in e.get("seating", {}).get("rows", ())
         )
         cat.events[e["uid"]] = Event(
-            uid=e["uid"], reference=e.get("reference", str(1000 + number)),
-            merchant=e["merchant"], title=i18n(e["title"]),
-            subtitle=i18n(e.get("subtitle")), description=i18n(e.get("description")),
+            uid=e["uid"],
+            reference=e.get("reference", str(1000 + number)),
+            merchant=e["merchant"],
+            title=i18n(e["title"]),
+            subtitle=i18n(e.get("subtitle")),
+            description=i18n(e.get("description")),
             sale_start=resolve_time(e["sale_start"], now),
             sale_end=resolve_time(e["sale_end"], now),
             event_start=resolve_time(e["event_start"], now),
             event_end=resolve_time(e["event_end"], now),
-            location=location, image=e.get("image", ""),
+            location=location,
+            image=e.get("image", ""),
             min_quantity_per_order=e.get("min_quantity_per_order", 1),
             max_quantity_per_order=e.get("max_quantity_per_order", 50),
-            refundable=e.get("refundable", False), rows=rows,
+            refundable=e.get("refundable", False),
+            rows=rows,
         )
 
 
@@ -204,22 +217,32 @@ def _build_products(cat: Catalogue, data: dict[str, Any]) -> None:
             parents.setdefault(child, []).append(p["uid"])
     for number, p in enumerate(raw, start=1):
         cat.products[p["uid"]] = Product(
-            uid=p["uid"], reference=p.get("reference", str(number)), event=p["event"],
-            name=i18n(p["name"]), subtitle=i18n(p.get("subtitle")),
-            price=Decimal(p["price"]), service_costs=Decimal(p.get("service_costs", "0")),
+            uid=p["uid"],
+            reference=p.get("reference", str(number)),
+            event=p["event"],
+            name=i18n(p["name"]),
+            subtitle=i18n(p.get("subtitle")),
+            price=Decimal(p["price"]),
+            service_costs=Decimal(p.get("service_costs", "0")),
             availability=p.get("availability", 1000),
-            min_per_order=p.get("min_per_order"), max_per_order=p.get("max_per_order"),
+            min_per_order=p.get("min_per_order"),
+            max_per_order=p.get("max_per_order"),
             separately_saleable=p.get("separately_saleable", True),
-            combo=tuple(p.get("combo", ())), parents=tuple(parents.get(p["uid"], ())),
-            viewing_order=p.get("viewing_order", number), types=tuple(p.get("types", ())),
-            requires_voucher=p.get("requires_voucher"), seated=p.get("seated", False),
+            combo=tuple(p.get("combo", ())),
+            parents=tuple(parents.get(p["uid"], ())),
+            viewing_order=p.get("viewing_order", number),
+            types=tuple(p.get("types", ())),
+            requires_voucher=p.get("requires_voucher"),
+            seated=p.get("seated", False),
         )
 
 
 def _build_methods(cat: Catalogue, data: dict[str, Any]) -> None:
     for m in data.get("payment_methods", ()):
         cat.payment_methods[m["uid"]] = PaymentMethod(
-            uid=m["uid"], name=i18n(m["name"]), image=m.get("image", ""),
+            uid=m["uid"],
+            name=i18n(m["name"]),
+            image=m.get("image", ""),
             costs=Decimal(m["costs"]),
             required_consumer_fields=tuple(m.get("required_consumer_fields", ())),
         )
@@ -233,14 +256,19 @@ def _build_applications(cat: Catalogue, data: dict[str, Any]) -> None:
     for a in data.get("applications", ()):
         limit = a.get("rate_limit")
         cat.applications[a["key"]] = Application(
-            key=a["key"], name=a["name"], merchant=a["merchant"],
-            secret=a.get("secret"), bearer_token=a.get("bearer_token"),
+            key=a["key"],
+            name=a["name"],
+            merchant=a["merchant"],
+            secret=a.get("secret"),
+            bearer_token=a.get("bearer_token"),
             permissions=frozenset(a.get("permissions", ())),
-            roles=frozenset(a.get("roles", ())), events=frozenset(a.get("events", ())),
+            roles=frozenset(a.get("roles", ())),
+            events=frozenset(a.get("events", ())),
             redirect_url=a.get("redirect_url"),
             captcha_domains=frozenset(a.get("captcha_domains", ())),
             rate_limit=RateLimit(limit["orders"], limit["window_seconds"])
-            if limit else None,
+            if limit
+            else None,
         )
     cat.cognito_users = {u["token"]: u["user"] for u in data.get("cognito_users", ())}
     captcha = data.get("captcha", {})
@@ -252,7 +280,8 @@ def _build_applications(cat: Catalogue, data: dict[str, Any]) -> None:
 def _build_rules(cat: Catalogue, data: dict[str, Any]) -> None:
     for v in data.get("vouchers", ()):
         cat.vouchers[v["code"].upper()] = Voucher(
-            code=v["code"], event=v["event"],
+            code=v["code"],
+            event=v["event"],
             discount_percentage=Decimal(v.get("discount_percentage", "0")),
             description=v.get("description", ""),
         )
@@ -262,8 +291,11 @@ def _build_rules(cat: Catalogue, data: dict[str, Any]) -> None:
     )
     for u in data.get("upsell", ()):
         upsell = Upsell(
-            event=u["event"], sale=u["sale"], shop_url=u.get("shop_url", ""),
-            show_images=u.get("show_images", False), products=tuple(u["products"]),
+            event=u["event"],
+            sale=u["sale"],
+            shop_url=u.get("shop_url", ""),
+            show_images=u.get("show_images", False),
+            products=tuple(u["products"]),
         )
         cat.upsell[u["event"]] = upsell
         cat.sales[u["sale"]] = upsell
@@ -286,8 +318,12 @@ def _check_references(cat: Catalogue, origin: dict[str, str]) -> None:
     for e in cat.events.values():
         need("events", f"$.events[{e.uid}].merchant", e.merchant, cat.merchants)
     for a in cat.applications.values():
-        need("applications", f"$.applications[{a.key}].merchant", a.merchant,
-             cat.merchants)
+        need(
+            "applications",
+            f"$.applications[{a.key}].merchant",
+            a.merchant,
+            cat.merchants,
+        )
         for uid in a.events:
             need("applications", f"$.applications[{a.key}].events", uid, cat.events)
     for v in cat.vouchers.values():
@@ -297,5 +333,9 @@ def _check_references(cat: Catalogue, origin: dict[str, str]) -> None:
         for uid in u.products:
             need("upsell", f"$.upsell[{u.event}].products", uid, cat.products)
     for order in (*cat.seed_orders, *cat.seed_baskets):
-        need("orders", f"$.orders[{order['uid']}].application", order["application"],
-             cat.applications)
+        need(
+            "orders",
+            f"$.orders[{order['uid']}].application",
+            order["application"],
+            cat.applications,
+        )

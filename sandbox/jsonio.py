@@ -8,14 +8,14 @@ from typing import Any
 
 import simplejson
 
-from sandbox.errors import BadRequest
-
+from sandbox.errors import ApiError, BadRequest
 
 # One encoder for every body, built once. Without namedtuple_as_object the C
 # encoder skips an ``_asdict`` lookup on every value, which halves a dump;
 # the sandbox renders no namedtuples.
-_ENCODER = simplejson.JSONEncoder(use_decimal=True, ensure_ascii=False,
-                                  namedtuple_as_object=False)
+_ENCODER = simplejson.JSONEncoder(
+    use_decimal=True, ensure_ascii=False, namedtuple_as_object=False
+)
 
 
 def dumps(value: Any) -> str:
@@ -74,7 +74,7 @@ def _no_constant(name: str) -> Any:
     raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
 
 
-def _parse_error(text: str, exc: json.JSONDecodeError) -> BadRequest:
+def _parse_error(text: str, exc: json.JSONDecodeError) -> ApiError:
     comma = _trailing_comma(text, exc.pos)
     if comma is not None:
         line, column = _line_column(text, comma)

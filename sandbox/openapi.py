@@ -65,132 +65,450 @@ class Operation:
         return out
 
 
-EVENT_FILTERS = ("merchant_name", "title", "subtitle", "location.name",
-                 "location.city", "location.country", "location.postal_code",
-                 "location_name", "location_city", "location_country", "page")
-PRODUCT_FILTERS = ("event", "name", "name__startswith", "price", "price__lt",
-                   "price__lte", "price__gt", "price__gte", "is_soldout", "page")
-ORDER_FILTERS = ("event", "event__in", "external_reference", "status", "status__ne",
-                 "status__in", "created__lt", "created__lte", "created__gt",
-                 "created__gte", "page")
-BILL_QUERY = ("products", "payment_method", "shipping_method", "country",
-              "external_purchase_amount", "donation_amount", "vouchers")
-STOREFRONT_QUERY = ("event", "vouchers", "country", "currency", "cache_allowed",
-                    "sale", "basket")
+EVENT_FILTERS = (
+    "merchant_name",
+    "title",
+    "subtitle",
+    "location.name",
+    "location.city",
+    "location.country",
+    "location.postal_code",
+    "location_name",
+    "location_city",
+    "location_country",
+    "page",
+)
+PRODUCT_FILTERS = (
+    "event",
+    "name",
+    "name__startswith",
+    "price",
+    "price__lt",
+    "price__lte",
+    "price__gt",
+    "price__gte",
+    "is_soldout",
+    "page",
+)
+ORDER_FILTERS = (
+    "event",
+    "event__in",
+    "external_reference",
+    "status",
+    "status__ne",
+    "status__in",
+    "created__lt",
+    "created__lte",
+    "created__gt",
+    "created__gte",
+    "page",
+)
+BILL_QUERY = (
+    "products",
+    "payment_method",
+    "shipping_method",
+    "country",
+    "external_purchase_amount",
+    "donation_amount",
+    "vouchers",
+)
+STOREFRONT_QUERY = (
+    "event",
+    "vouchers",
+    "country",
+    "currency",
+    "cache_allowed",
+    "sale",
+    "basket",
+)
 
 Op = Operation
 OPERATIONS: tuple[Operation, ...] = (
     # -- the mirrored API -----------------------------------------------------
-    Op("GET", "/", "Root: links to every collection", {200: "response_root"},
-      errors=(400, 500), auth="public"),
-    Op("GET", "/status", "Health check", {200: "response_status"}, errors=(500,),
-      auth="public"),
-    Op("GET", "/events", "List events", {200: "response_events"},
-      query=EVENT_FILTERS, action="events.list"),
-    Op("GET", "/events/<uid>", "One event", {200: "response_event"},
-      action="events.read"),
-    Op("GET", "/products", "List products", {200: "response_products"},
-      query=PRODUCT_FILTERS, action="products.list"),
-    Op("GET", "/products/<uid>", "One product", {200: "response_product"},
-      action="products.read"),
-    Op("GET", "/payment-methods/<uid>", "One payment method",
-      {200: "response_payment_method"}),
-    Op("GET", "/shipping-methods/<uid>", "One shipping method",
-      {200: "response_shipping_method"}),
-    Op("GET", "/storefront", "Products, prices and availability of one event",
-      {200: "response_storefront"}, query=STOREFRONT_QUERY, action="storefront"),
-    Op("POST", "/bill", "Price an order's payload", {200: "response_bill"},
-      body="bill", action="bill"),
-    Op("GET", "/bill", "Price products given in the query (deprecated form)",
-      {200: "response_bill"}, query=BILL_QUERY, action="bill"),
-    Op("POST", "/baskets", "Create a basket", {201: "response_basket"}, body="bill",
-      action="baskets.create"),
-    Op("GET", "/baskets/<uid>", "One basket (or a repayment basket)",
-      {200: "response_basket"}, action="baskets.read"),
-    Op("PUT", "/baskets/<uid>", "Change a basket", {200: "response_basket"},
-      body="bill", action="baskets.update"),
-    Op("POST", "/orders", "Create an order: from products, a basket or tickets",
-      {201: "response_order"}, body="order_create",
-      errors=MIRRORED + (409,), action="orders.create"),
-    Op("GET", "/orders", "List orders", {200: "response_orders"},
-      query=ORDER_FILTERS, action="orders.list"),
-    Op("GET", "/orders/<uid>", "One order", {200: "response_order"},
-      action="orders.read"),
-    Op("PUT", "/orders/<uid>", "Change the consumer of an order",
-      {200: "response_order"}, body="order_update", action="orders.update"),
-    Op("POST", "/orders/<uid>/repayment", "Repay an order whose payment failed",
-      {200: "response_repayment"}, action="orders.repayment"),
-    Op("GET", "/orders/<uid>/upsell-recommendation", "Products to upsell",
-      {200: "response_upsell"}, action="orders.upsell"),
-    Op("POST", "/orders/refund_access", "Mail refund instructions",
-      {200: "response_refund_access"}, body="refund_access",
-      action="orders.refund_access"),
-    Op("POST", "/ordercancellation", "Cancel an unpaid order", {200: "response_order"},
-      body="ordercancellation", action="ordercancellation"),
-    Op("GET", "/tickets/<uid>", "One ticket", {200: "response_ticket"},
-      action="tickets.read"),
+    Op(
+        "GET",
+        "/",
+        "Root: links to every collection",
+        {200: "response_root"},
+        errors=(400, 500),
+        auth="public",
+    ),
+    Op(
+        "GET",
+        "/status",
+        "Health check",
+        {200: "response_status"},
+        errors=(500,),
+        auth="public",
+    ),
+    Op(
+        "GET",
+        "/events",
+        "List events",
+        {200: "response_events"},
+        query=EVENT_FILTERS,
+        action="events.list",
+    ),
+    Op(
+        "GET",
+        "/events/<uid>",
+        "One event",
+        {200: "response_event"},
+        action="events.read",
+    ),
+    Op(
+        "GET",
+        "/products",
+        "List products",
+        {200: "response_products"},
+        query=PRODUCT_FILTERS,
+        action="products.list",
+    ),
+    Op(
+        "GET",
+        "/products/<uid>",
+        "One product",
+        {200: "response_product"},
+        action="products.read",
+    ),
+    Op(
+        "GET",
+        "/payment-methods/<uid>",
+        "One payment method",
+        {200: "response_payment_method"},
+    ),
+    Op(
+        "GET",
+        "/shipping-methods/<uid>",
+        "One shipping method",
+        {200: "response_shipping_method"},
+    ),
+    Op(
+        "GET",
+        "/storefront",
+        "Products, prices and availability of one event",
+        {200: "response_storefront"},
+        query=STOREFRONT_QUERY,
+        action="storefront",
+    ),
+    Op(
+        "POST",
+        "/bill",
+        "Price an order's payload",
+        {200: "response_bill"},
+        body="bill",
+        action="bill",
+    ),
+    Op(
+        "GET",
+        "/bill",
+        "Price products given in the query (deprecated form)",
+        {200: "response_bill"},
+        query=BILL_QUERY,
+        action="bill",
+    ),
+    Op(
+        "POST",
+        "/baskets",
+        "Create a basket",
+        {201: "response_basket"},
+        body="bill",
+        action="baskets.create",
+    ),
+    Op(
+        "GET",
+        "/baskets/<uid>",
+        "One basket (or a repayment basket)",
+        {200: "response_basket"},
+        action="baskets.read",
+    ),
+    Op(
+        "PUT",
+        "/baskets/<uid>",
+        "Change a basket",
+        {200: "response_basket"},
+        body="bill",
+        action="baskets.update",
+    ),
+    Op(
+        "POST",
+        "/orders",
+        "Create an order: from products, a basket or tickets",
+        {201: "response_order"},
+        body="order_create",
+        errors=MIRRORED + (409,),
+        action="orders.create",
+    ),
+    Op(
+        "GET",
+        "/orders",
+        "List orders",
+        {200: "response_orders"},
+        query=ORDER_FILTERS,
+        action="orders.list",
+    ),
+    Op(
+        "GET",
+        "/orders/<uid>",
+        "One order",
+        {200: "response_order"},
+        action="orders.read",
+    ),
+    Op(
+        "PUT",
+        "/orders/<uid>",
+        "Change the consumer of an order",
+        {200: "response_order"},
+        body="order_update",
+        action="orders.update",
+    ),
+    Op(
+        "POST",
+        "/orders/<uid>/repayment",
+        "Repay an order whose payment failed",
+        {200: "response_repayment"},
+        action="orders.repayment",
+    ),
+    Op(
+        "GET",
+        "/orders/<uid>/upsell-recommendation",
+        "Products to upsell",
+        {200: "response_upsell"},
+        action="orders.upsell",
+    ),
+    Op(
+        "POST",
+        "/orders/refund_access",
+        "Mail refund instructions",
+        {200: "response_refund_access"},
+        body="refund_access",
+        action="orders.refund_access",
+    ),
+    Op(
+        "POST",
+        "/ordercancellation",
+        "Cancel an unpaid order",
+        {200: "response_order"},
+        body="ordercancellation",
+        action="ordercancellation",
+    ),
+    Op(
+        "GET",
+        "/tickets/<uid>",
+        "One ticket",
+        {200: "response_ticket"},
+        action="tickets.read",
+    ),
     Op("GET", "/sales/<uid>", "One sale (an upsell shop)", {200: "response_sale"}),
     # -- the control plane ----------------------------------------------------
-    Op("GET", "/_sandbox", "Control plane index (HTML for browsers)",
-      {200: "response_sandbox"}, errors=CONTROL, auth="control"),
-    Op("GET", "/_sandbox/openapi.json", "This document", {200: "response_openapi"},
-      errors=(400, 500), auth="public"),
-    Op("POST", "/_sandbox/reset", "Reset the session to its fixtures",
-      {200: "response_reset"}, body="reset", errors=CONTROL, auth="control",
-      form=True, body_required=False),
-    Op("GET", "/_sandbox/scenarios", "Named scenarios and the rules armed",
-      {200: "response_scenarios"}, errors=CONTROL, auth="control"),
-    Op("POST", "/_sandbox/scenarios/<name>", "Arm a named scenario",
-      {201: "response_scenario_armed"}, errors=CONTROL + (404,), auth="control",
-      form=True),
-    Op("GET", "/_sandbox/rules", "The rules armed", {200: "response_rules"},
-      errors=CONTROL, auth="control"),
-    Op("POST", "/_sandbox/rules", "Arm one rule", {201: "response_rule"}, body="rule",
-      errors=CONTROL, auth="control"),
-    Op("DELETE", "/_sandbox/rules", "Disarm every rule", {200: "response_disarmed"},
-      errors=CONTROL, auth="control"),
-    Op("DELETE", "/_sandbox/rules/<int:rule_id>", "Disarm one rule",
-      {200: "response_disarmed"}, errors=CONTROL + (404,), auth="control"),
-    Op("POST", "/_sandbox/overrides", "Override fixtures (stock, rate limits, TTL)",
-      {200: "response_overrides"}, body="overrides", errors=CONTROL + (404,),
-      auth="control"),
-    Op("GET", "/_sandbox/orders/<uid>", "What only the sandbox knows of an order",
-      {200: "response_order_secrets"}, errors=CONTROL + (404,), auth="control"),
-    Op("POST", "/_sandbox/orders/<uid>/payment", "Pay, fail or cancel a payment",
-      {200: "response_order_secrets"}, body="payment", errors=CONTROL + (404,),
-      auth="control"),
-    Op("GET", "/_sandbox/clock", "The session clock", {200: "response_clock"},
-      errors=CONTROL, auth="control"),
-    Op("POST", "/_sandbox/clock", "Move or freeze the session clock",
-      {200: "response_clock"}, body="clock", errors=CONTROL, auth="control"),
-    Op("GET", "/_sandbox/requests", "The journal of requests received",
-      {200: "response_requests"}, query=("method", "path"), errors=CONTROL,
-      auth="control"),
-    Op("DELETE", "/_sandbox/requests", "Empty the journal", {200: "response_requests"},
-      errors=CONTROL, auth="control"),
-    Op("GET", "/_sandbox/emails", "The outbox", {200: "response_emails"},
-      errors=CONTROL, auth="control"),
-    Op("GET", "/_sandbox/state", "Export the session's state", {200: "response_state"},
-      errors=CONTROL, auth="control"),
-    Op("PUT", "/_sandbox/state", "Import a session's state",
-      {200: "response_state_imported"}, body="state", errors=CONTROL, auth="control"),
-    Op("POST", "/_sandbox/generate", "Place many realistic orders at once",
-      {201: "response_generate"}, body="generate", errors=CONTROL + (404,),
-      auth="control"),
+    Op(
+        "GET",
+        "/_sandbox",
+        "Control plane index (HTML for browsers)",
+        {200: "response_sandbox"},
+        errors=CONTROL,
+        auth="control",
+    ),
+    Op(
+        "GET",
+        "/_sandbox/openapi.json",
+        "This document",
+        {200: "response_openapi"},
+        errors=(400, 500),
+        auth="public",
+    ),
+    Op(
+        "POST",
+        "/_sandbox/reset",
+        "Reset the session to its fixtures",
+        {200: "response_reset"},
+        body="reset",
+        errors=CONTROL,
+        auth="control",
+        form=True,
+        body_required=False,
+    ),
+    Op(
+        "GET",
+        "/_sandbox/scenarios",
+        "Named scenarios and the rules armed",
+        {200: "response_scenarios"},
+        errors=CONTROL,
+        auth="control",
+    ),
+    Op(
+        "POST",
+        "/_sandbox/scenarios/<name>",
+        "Arm a named scenario",
+        {201: "response_scenario_armed"},
+        errors=CONTROL + (404,),
+        auth="control",
+        form=True,
+    ),
+    Op(
+        "GET",
+        "/_sandbox/rules",
+        "The rules armed",
+        {200: "response_rules"},
+        errors=CONTROL,
+        auth="control",
+    ),
+    Op(
+        "POST",
+        "/_sandbox/rules",
+        "Arm one rule",
+        {201: "response_rule"},
+        body="rule",
+        errors=CONTROL,
+        auth="control",
+    ),
+    Op(
+        "DELETE",
+        "/_sandbox/rules",
+        "Disarm every rule",
+        {200: "response_disarmed"},
+        errors=CONTROL,
+        auth="control",
+    ),
+    Op(
+        "DELETE",
+        "/_sandbox/rules/<int:rule_id>",
+        "Disarm one rule",
+        {200: "response_disarmed"},
+        errors=CONTROL + (404,),
+        auth="control",
+    ),
+    Op(
+        "POST",
+        "/_sandbox/overrides",
+        "Override fixtures (stock, rate limits, TTL)",
+        {200: "response_overrides"},
+        body="overrides",
+        errors=CONTROL + (404,),
+        auth="control",
+    ),
+    Op(
+        "GET",
+        "/_sandbox/orders/<uid>",
+        "What only the sandbox knows of an order",
+        {200: "response_order_secrets"},
+        errors=CONTROL + (404,),
+        auth="control",
+    ),
+    Op(
+        "POST",
+        "/_sandbox/orders/<uid>/payment",
+        "Pay, fail or cancel a payment",
+        {200: "response_order_secrets"},
+        body="payment",
+        errors=CONTROL + (404,),
+        auth="control",
+    ),
+    Op(
+        "GET",
+        "/_sandbox/clock",
+        "The session clock",
+        {200: "response_clock"},
+        errors=CONTROL,
+        auth="control",
+    ),
+    Op(
+        "POST",
+        "/_sandbox/clock",
+        "Move or freeze the session clock",
+        {200: "response_clock"},
+        body="clock",
+        errors=CONTROL,
+        auth="control",
+    ),
+    Op(
+        "GET",
+        "/_sandbox/requests",
+        "The journal of requests received",
+        {200: "response_requests"},
+        query=("method", "path"),
+        errors=CONTROL,
+        auth="control",
+    ),
+    Op(
+        "DELETE",
+        "/_sandbox/requests",
+        "Empty the journal",
+        {200: "response_requests"},
+        errors=CONTROL,
+        auth="control",
+    ),
+    Op(
+        "GET",
+        "/_sandbox/emails",
+        "The outbox",
+        {200: "response_emails"},
+        errors=CONTROL,
+        auth="control",
+    ),
+    Op(
+        "GET",
+        "/_sandbox/state",
+        "Export the session's state",
+        {200: "response_state"},
+        errors=CONTROL,
+        auth="control",
+    ),
+    Op(
+        "PUT",
+        "/_sandbox/state",
+        "Import a session's state",
+        {200: "response_state_imported"},
+        body="state",
+        errors=CONTROL,
+        auth="control",
+    ),
+    Op(
+        "POST",
+        "/_sandbox/generate",
+        "Place many realistic orders at once",
+        {201: "response_generate"},
+        body="generate",
+        errors=CONTROL + (404,),
+        auth="control",
+    ),
     # -- pages a consumer's browser opens ---------------------------------------
-    Op("GET", "/_sandbox/checkout/<uid>", "The hosted payment page", {200: HTML},
-      query=("sandbox_session", "order_token", "channel", "basket"),
-      errors=(400, 404, 500), auth="public"),
-    Op("POST", "/_sandbox/checkout/<uid>", "Pay, fail or cancel from the page",
-      {303: "", 400: HTML}, query=("sandbox_session", "order_token", "channel",
-                                   "basket"),
-      errors=(400, 404, 415, 500), auth="public"),
-    Op("GET", "/_sandbox/return", "The default page a payment returns to",
-      {200: HTML}, query=("order", "outcome", "sandbox_session"), errors=(400, 500),
-      auth="public"),
-    Op("GET", "/_sandbox/etickets/<uid>", "An order's e-tickets (PDF)", {200: PDF},
-      query=("order_token", "sandbox_session"), errors=(400, 403, 404, 500),
-      auth="public"),
+    Op(
+        "GET",
+        "/_sandbox/checkout/<uid>",
+        "The hosted payment page",
+        {200: HTML},
+        query=("sandbox_session", "order_token", "channel", "basket"),
+        errors=(400, 404, 500),
+        auth="public",
+    ),
+    Op(
+        "POST",
+        "/_sandbox/checkout/<uid>",
+        "Pay, fail or cancel from the page",
+        {303: "", 400: HTML},
+        query=("sandbox_session", "order_token", "channel", "basket"),
+        errors=(400, 404, 415, 500),
+        auth="public",
+    ),
+    Op(
+        "GET",
+        "/_sandbox/return",
+        "The default page a payment returns to",
+        {200: HTML},
+        query=("order", "outcome", "sandbox_session"),
+        errors=(400, 500),
+        auth="public",
+    ),
+    Op(
+        "GET",
+        "/_sandbox/etickets/<uid>",
+        "An order's e-tickets (PDF)",
+        {200: PDF},
+        query=("order_token", "sandbox_session"),
+        errors=(400, 403, 404, 500),
+        auth="public",
+    ),
 )
 
 # Query parameters that take a list (repeated keys or commas).
@@ -208,6 +526,7 @@ def _by_key() -> dict[tuple[str, str], Operation]:
 
 
 # -- building the document ----------------------------------------------------
+
 
 def _component(name: str) -> dict[str, Any]:
     """A stored schema as an OpenAPI component: refs point into the document."""
@@ -234,7 +553,7 @@ def _rewrite(node: Any, owner: str) -> Any:
 def _target(ref: str, owner: str) -> str:
     """``common.json#/$defs/x`` -> ``#/components/schemas/common/$defs/x``."""
     document, _, pointer = ref.partition("#")
-    name = document[:-len(".json")] if document.endswith(".json") else owner
+    name = document[: -len(".json")] if document.endswith(".json") else owner
     return f"#/components/schemas/{name}{pointer}"
 
 
@@ -257,8 +576,12 @@ def _query_parameter(name: str) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "string"}
     if name == "page":
         schema = {"type": "integer", "minimum": 1}
-    param: dict[str, Any] = {"name": name, "in": "query", "required": False,
-                             "schema": schema}
+    param: dict[str, Any] = {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+    }
     if name in LIST_QUERY:
         param["schema"] = {"type": "array", "items": {"type": "string"}}
         param["style"], param["explode"] = "form", True
@@ -281,8 +604,12 @@ def _security(op: Operation) -> list[dict[str, list[str]]]:
     if op.auth == "public":
         return [{}]
     return [
-        {"basic": []}, {"bearer": []}, {"basic": [], "cognito": []},
-        {"bearer": [], "cognito": []}, {"cognito": []}, {"orderToken": []},
+        {"basic": []},
+        {"bearer": []},
+        {"basic": [], "cognito": []},
+        {"bearer": [], "cognito": []},
+        {"cognito": []},
+        {"orderToken": []},
         {"basic": [], "orderToken": []},
     ]
 
@@ -299,30 +626,62 @@ def _operation(op: Operation) -> dict[str, Any]:
         params.append({"$ref": "#/components/parameters/Sandbox-Session"})
     forceable = _forceable(op)
     if forceable:
-        params.append({"name": "Sandbox-Force", "in": "header", "required": False,
-                       "description": "Force this documented error on this request.",
-                       "schema": {"type": "string", "enum": forceable}})
+        params.append(
+            {
+                "name": "Sandbox-Force",
+                "in": "header",
+                "required": False,
+                "description": "Force this documented error on this request.",
+                "schema": {"type": "string", "enum": forceable},
+            }
+        )
     body: dict[str, Any] = {
-        "summary": op.summary, "operationId": _operation_id(op),
+        "summary": op.summary,
+        "operationId": _operation_id(op),
         "tags": ["control plane" if op.rule.startswith("/_sandbox") else "api"],
-        "parameters": params, "security": _security(op),
-        "responses": {str(code): _response(code, target)
-                      for code, target in op.statuses().items()},
+        "parameters": params,
+        "security": _security(op),
+        "responses": {
+            str(code): _response(code, target) for code, target in op.statuses().items()
+        },
     }
     if op.body:
         content: dict[str, Any] = {
-            JSON: {"schema": {"$ref": f"#/components/schemas/{op.body}"}}}
+            JSON: {"schema": {"$ref": f"#/components/schemas/{op.body}"}}
+        }
         if op.form:
-            content[FORM] = {"schema": {"type": "object", "properties": {
-                "admin_token": {"type": "string"}}}}
+            content[FORM] = {
+                "schema": {
+                    "type": "object",
+                    "properties": {"admin_token": {"type": "string"}},
+                }
+            }
         body["requestBody"] = {"required": op.body_required, "content": content}
     elif op.form:
-        body["requestBody"] = {"required": False, "content": {FORM: {"schema": {
-            "type": "object", "properties": {"admin_token": {"type": "string"}}}}}}
+        body["requestBody"] = {
+            "required": False,
+            "content": {
+                FORM: {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"admin_token": {"type": "string"}},
+                    }
+                }
+            },
+        }
     if op.rule == "/_sandbox/checkout/<uid>" and op.method == "POST":
-        body["requestBody"] = {"required": True, "content": {FORM: {"schema": {
-            "type": "object", "required": ["outcome"],
-            "properties": {"outcome": {"enum": list(PAYMENT_OUTCOMES)}}}}}}
+        body["requestBody"] = {
+            "required": True,
+            "content": {
+                FORM: {
+                    "schema": {
+                        "type": "object",
+                        "required": ["outcome"],
+                        "properties": {"outcome": {"enum": list(PAYMENT_OUTCOMES)}},
+                    }
+                }
+            },
+        }
     return body
 
 
@@ -355,18 +714,35 @@ def _response(code: int, target: str | None) -> dict[str, Any]:
 
 # Control-plane answers are plain JSON; HAL is for the mirrored resources.
 _PLAIN_JSON = {
-    "response_reset", "response_scenarios", "response_scenario_armed",
-    "response_rules", "response_rule", "response_disarmed", "response_overrides",
-    "response_order_secrets", "response_clock", "response_requests",
-    "response_emails", "response_state", "response_state_imported",
+    "response_reset",
+    "response_scenarios",
+    "response_scenario_armed",
+    "response_rules",
+    "response_rule",
+    "response_disarmed",
+    "response_overrides",
+    "response_order_secrets",
+    "response_clock",
+    "response_requests",
+    "response_emails",
+    "response_state",
+    "response_state_imported",
     "response_openapi",
 }
 _REASONS = {
-    200: "OK", 201: "Created", 204: "No content (a CORS preflight)",
-    303: "See other (a form post goes back to its page)", 400: "Bad request",
-    401: "Missing or invalid credentials", 403: "Forbidden", 404: "Not found",
-    405: "Method not allowed", 409: "Conflict", 413: "Body too large",
-    415: "Body not JSON", 500: "The sandbox failed",
+    200: "OK",
+    201: "Created",
+    204: "No content (a CORS preflight)",
+    303: "See other (a form post goes back to its page)",
+    400: "Bad request",
+    401: "Missing or invalid credentials",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Body too large",
+    415: "Body not JSON",
+    500: "The sandbox failed",
 }
 
 
@@ -384,12 +760,19 @@ def _options(path: str, methods: list[str]) -> dict[str, Any]:
     return {
         "summary": "CORS preflight: the methods of this path, no credentials needed",
         "operationId": _operation_id(Op("OPTIONS", path, "", {})),
-        "tags": ["cors"], "security": [{}],
-        "responses": {"204": {"description": _REASONS[204], "headers": {
-            "Allow": {"schema": {"type": "string"}},
-            "Access-Control-Allow-Methods": {"schema": {"type": "string"}},
-            "Access-Control-Allow-Headers": {"schema": {"type": "string"}},
-        }}, "404": _response(404, "error_404")},
+        "tags": ["cors"],
+        "security": [{}],
+        "responses": {
+            "204": {
+                "description": _REASONS[204],
+                "headers": {
+                    "Allow": {"schema": {"type": "string"}},
+                    "Access-Control-Allow-Methods": {"schema": {"type": "string"}},
+                    "Access-Control-Allow-Headers": {"schema": {"type": "string"}},
+                },
+            },
+            "404": _response(404, "error_404"),
+        },
     }
 
 
@@ -423,26 +806,47 @@ def _document() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": components,
-            "parameters": {"Sandbox-Session": {
-                "name": "Sandbox-Session", "in": "header", "required": False,
-                "description": "The isolated session (world) to use; default "
-                               "'default'.",
-                "schema": {"type": "string", "maxLength": 100},
-            }},
+            "parameters": {
+                "Sandbox-Session": {
+                    "name": "Sandbox-Session",
+                    "in": "header",
+                    "required": False,
+                    "description": "The isolated session (world) to use; default "
+                    "'default'.",
+                    "schema": {"type": "string", "maxLength": 100},
+                }
+            },
             "securitySchemes": {
-                "basic": {"type": "http", "scheme": "basic",
-                          "description": "An application's key and secret; the "
-                                         "unencoded key:secret form works too."},
-                "bearer": {"type": "http", "scheme": "bearer",
-                           "description": "A front-end application's token."},
-                "cognito": {"type": "apiKey", "in": "header", "name": "Cognito-Token",
-                            "description": "A logged-in user."},
-                "orderToken": {"type": "apiKey", "in": "header", "name": "Order-Token",
-                               "description": "Opens one order."},
-                "adminToken": {"type": "apiKey", "in": "header",
-                               "name": "Sandbox-Admin-Token",
-                               "description": "Needed by the control plane when "
-                                              "SANDBOX_ADMIN_TOKEN is set."},
+                "basic": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "An application's key and secret; the "
+                    "unencoded key:secret form works too.",
+                },
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A front-end application's token.",
+                },
+                "cognito": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Cognito-Token",
+                    "description": "A logged-in user.",
+                },
+                "orderToken": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Order-Token",
+                    "description": "Opens one order.",
+                },
+                "adminToken": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Sandbox-Admin-Token",
+                    "description": "Needed by the control plane when "
+                    "SANDBOX_ADMIN_TOKEN is set.",
+                },
             },
         },
     }

@@ -46,20 +46,33 @@ MARKER = "sandbox_scenario"
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("shopping-sandbox")
     group.addoption(
-        "--sandbox-url", default=os.environ.get("SANDBOX_URL"),
+        "--sandbox-url",
+        default=os.environ.get("SANDBOX_URL"),
         help="use the sandbox running at this URL instead of starting one "
         "(SANDBOX_URL)",
     )
     group.addoption(
-        "--sandbox-admin-token", default=os.environ.get("SANDBOX_ADMIN_TOKEN"),
+        "--sandbox-admin-token",
+        default=os.environ.get("SANDBOX_ADMIN_TOKEN"),
         help="admin token of the control plane (SANDBOX_ADMIN_TOKEN)",
     )
-    parser.addini("sandbox_fixtures", type="paths", default=[],
-                  help="folders of fixture files extending the sandbox's defaults")
-    parser.addini("sandbox_scenarios", type="paths", default=[],
-                  help="folders of extra named scenarios")
-    parser.addini("sandbox_seed", default="",
-                  help="seed of the sandbox (default SANDBOX_SEED, else 1)")
+    parser.addini(
+        "sandbox_fixtures",
+        type="paths",
+        default=[],
+        help="folders of fixture files extending the sandbox's defaults",
+    )
+    parser.addini(
+        "sandbox_scenarios",
+        type="paths",
+        default=[],
+        help="folders of extra named scenarios",
+    )
+    parser.addini(
+        "sandbox_seed",
+        default="",
+        help="seed of the sandbox (default SANDBOX_SEED, else 1)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -135,13 +148,17 @@ class _Server:
                 pass
 
         self.app = app
-        self.server = make_server("127.0.0.1", 0, app, threaded=True,
-                                  request_handler=Quiet)
+        self.server = make_server(
+            "127.0.0.1", 0, app, threaded=True, request_handler=Quiet
+        )
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         # A short poll interval: shutdown() waits for it at the end of the run.
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       kwargs={"poll_interval": 0.05},
-                                       name="shopping-sandbox", daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="shopping-sandbox",
+            daemon=True,
+        )
 
     def start(self) -> _Server:
         self.thread.start()
@@ -167,7 +184,8 @@ def sandbox_settings(pytestconfig: pytest.Config) -> Settings:
     scenarios: list[Path] = pytestconfig.getini("sandbox_scenarios")
     seed = pytestconfig.getini("sandbox_seed")
     return replace(
-        settings, fixtures=[*settings.fixtures, *fixtures],
+        settings,
+        fixtures=[*settings.fixtures, *fixtures],
         scenarios=[*settings.scenarios, *scenarios],
         seed=int(seed) if seed else settings.seed,
     )

@@ -31,10 +31,13 @@ def _read(path: Path, check: bool = True) -> dict[str, Any]:
         raise FixtureError(str(path), "$", f"cannot be read as JSON: {exc}") from None
     if not check:
         return data  # type: ignore[no-any-return]
-    problems = sorted(schemas.validator("scenario").iter_errors(data),
-                      key=lambda e: list(e.absolute_path))
+    problems = sorted(
+        schemas.validator("scenario").iter_errors(data),
+        key=lambda e: list(e.absolute_path),
+    )
     if problems:
         first = problems[0]
-        raise FixtureError(str(path), schemas.json_path(first.absolute_path),
-                           first.message)
+        raise FixtureError(
+            str(path), schemas.json_path(first.absolute_path), first.message
+        )
     return data  # type: ignore[no-any-return]

@@ -37,6 +37,8 @@ if workers is not None:
         sys.stderr.flush()
         os._exit(3)
 if not logging.getLogger().handlers:
-    logging.basicConfig(level=os.environ.get("SANDBOX_LOG_LEVEL", "INFO").upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("SANDBOX_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 app = create_app()

@@ -44,9 +44,15 @@ class Api:
         self.session = session
         self.auth: dict[str, str] = dict(PARTNER)
 
-    def request(self, method: str, path: str, json_body: Any = None,
-                headers: dict[str, str] | None = None, auth: Any = "default",
-                **kwargs: Any) -> Answer:
+    def request(
+        self,
+        method: str,
+        path: str,
+        json_body: Any = None,
+        headers: dict[str, str] | None = None,
+        auth: Any = "default",
+        **kwargs: Any,
+    ) -> Answer:
         sent = {"Sandbox-Session": self.session}
         if auth == "default":
             sent.update(self.auth)
@@ -57,8 +63,15 @@ class Api:
             kwargs["data"] = json.dumps(json_body, default=str)
             kwargs.setdefault("content_type", "application/json")
         answer = Answer(self.client.open(path, method=method, headers=sent, **kwargs))
-        contract.check(self.app.url_map, method, path, answer.status,
-                       answer.raw.mimetype, answer.text, answer.headers)
+        contract.check(
+            self.app.url_map,
+            method,
+            path,
+            answer.status,
+            answer.raw.mimetype,
+            answer.text,
+            answer.headers,
+        )
         return answer
 
     def get(self, path: str, **kw: Any) -> Answer:
@@ -78,8 +91,9 @@ class Api:
         return self.post("/orders", body, **kw)
 
     def pay(self, uid: str, outcome: str = "paid") -> Answer:
-        return self.post(f"/_sandbox/orders/{uid}/payment", {"outcome": outcome},
-                         auth=None)
+        return self.post(
+            f"/_sandbox/orders/{uid}/payment", {"outcome": outcome}, auth=None
+        )
 
     def secrets(self, uid: str) -> dict[str, Any]:
         answer = self.get(f"/_sandbox/orders/{uid}", auth=None)
@@ -95,8 +109,10 @@ def app() -> Any:
 @pytest.fixture
 def make_app() -> Any:
     """An app with other settings, for the tests that need them."""
+
     def build(**overrides: Any) -> Any:
         return create_app(Settings(**{"seed": 1, **overrides}))
+
     return build
 
 
@@ -110,6 +126,7 @@ def api(app: Any) -> Api:
 def api_for(make_app: Any) -> Any:
     def build(**overrides: Any) -> Api:
         return Api(make_app(**overrides), f"test-{uuid.uuid4().hex[:12]}")
+
     return build
 
 
@@ -125,8 +142,9 @@ class _QuietHandler(WSGIRequestHandler):
 @pytest.fixture(scope="session")
 def live_server(app: Any) -> Iterator[str]:
     """The same app on a real threaded HTTP server on a free loopback port."""
-    server = make_server("127.0.0.1", 0, app, threaded=True,
-                         request_handler=_QuietHandler)
+    server = make_server(
+        "127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{server.server_port}"
@@ -144,10 +162,15 @@ def check_live(response: requests.Response) -> requests.Response:
     """Check a ``requests`` answer from a live server against the document."""
     for base, app in LIVE.items():
         if response.url.startswith(base + "/") or response.url == base:
-            contract.check(app.url_map, response.request.method or "GET",
-                           response.url, response.status_code,
-                           response.headers.get("Content-Type", "").split(";")[0],
-                           response.text, response.headers)
+            contract.check(
+                app.url_map,
+                response.request.method or "GET",
+                response.url,
+                response.status_code,
+                response.headers.get("Content-Type", "").split(";")[0],
+                response.text,
+                response.headers,
+            )
     return response
 
 

@@ -30,13 +30,15 @@ DOC_URI = "urn:shopping-sandbox:openapi"
 def _registry() -> Registry:
     doc = openapi.document()
     return Registry().with_resource(
-        DOC_URI, Resource.from_contents(doc, default_specification=DRAFT202012))
+        DOC_URI, Resource.from_contents(doc, default_specification=DRAFT202012)
+    )
 
 
 @cache
 def _validator(component: str) -> Draft202012Validator:
     return Draft202012Validator(
-        {"$ref": f"{DOC_URI}#/components/schemas/{component}"}, registry=_registry())
+        {"$ref": f"{DOC_URI}#/components/schemas/{component}"}, registry=_registry()
+    )
 
 
 def _path(url: str) -> str:
@@ -45,8 +47,15 @@ def _path(url: str) -> str:
     return path.rstrip("/") or "/"
 
 
-def check(url_map: Map, method: str, url: str, status: int, mimetype: str,
-          text: str, headers: Any) -> None:
+def check(
+    url_map: Map,
+    method: str,
+    url: str,
+    status: int,
+    mimetype: str,
+    text: str,
+    headers: Any,
+) -> None:
     """Fail the running test unless this answer is what the document declares."""
     method = method.upper()
     path = _path(url)
@@ -56,8 +65,9 @@ def check(url_map: Map, method: str, url: str, status: int, mimetype: str,
         assert "Allow" in headers, f"{where}: a preflight answers Allow"
         return
     try:
-        rule, _ = adapter.match(path, method="GET" if method == "HEAD" else method,
-                                return_rule=True)
+        rule, _ = adapter.match(
+            path, method="GET" if method == "HEAD" else method, return_rule=True
+        )
     except NotFound:
         return _check_error(where, 404, status, mimetype, text)
     except MethodNotAllowed:
@@ -65,18 +75,25 @@ def check(url_map: Map, method: str, url: str, status: int, mimetype: str,
         return _check_error(where, 405, status, mimetype, text)
     op = openapi.operation("GET" if method == "HEAD" else method, rule.rule)
     if op is None:
-        pytest.fail(f"{where}: {method} {rule.rule} is not in sandbox.openapi "
-                    "OPERATIONS (declare it, with its schemas)")
+        pytest.fail(
+            f"{where}: {method} {rule.rule} is not in sandbox.openapi "
+            "OPERATIONS (declare it, with its schemas)"
+        )
     declared = op.statuses()
     if status not in declared:
-        pytest.fail(f"{where}: status {status} is not declared for {method} "
-                    f"{rule.rule} (declared: {sorted(declared)}); body {text[:300]}")
+        pytest.fail(
+            f"{where}: status {status} is not declared for {method} "
+            f"{rule.rule} (declared: {sorted(declared)}); body {text[:300]}"
+        )
     target = declared[status]
     expected = openapi.media_type(op, status)
     if method == "HEAD" or expected is None:
         return
-    if mimetype == "application/json" and expected in (openapi.HTML, openapi.PDF) \
-            and status >= 400:
+    if (
+        mimetype == "application/json"
+        and expected in (openapi.HTML, openapi.PDF)
+        and status >= 400
+    ):
         return _check_error(where, status, status, mimetype, text)
     assert mimetype == expected, f"{where}: media type {mimetype}, not {expected}"
     if expected in (openapi.HTML, openapi.PDF):
@@ -84,8 +101,9 @@ def check(url_map: Map, method: str, url: str, status: int, mimetype: str,
     _validate(where, str(target), text)
 
 
-def _check_error(where: str, expected: int, status: int, mimetype: str,
-                 text: str) -> None:
+def _check_error(
+    where: str, expected: int, status: int, mimetype: str, text: str
+) -> None:
     assert status == expected, f"{where}: expected {expected}"
     assert mimetype == "application/json", f"{where}: an error is JSON ({mimetype})"
     _validate(where, f"error_{status}", text)
@@ -96,12 +114,15 @@ def _validate(where: str, component: str, text: str) -> None:
         body = json.loads(text, parse_float=Decimal)
     except ValueError:
         pytest.fail(f"{where}: the body is not JSON: {text[:200]!r}")
-    problems = sorted(_validator(component).iter_errors(_plain(body)),
-                      key=lambda e: list(e.absolute_path))
+    problems = sorted(
+        _validator(component).iter_errors(_plain(body)),
+        key=lambda e: list(e.absolute_path),
+    )
     if problems:
         listed = "\n".join(
             f"  {'/'.join(map(str, p.absolute_path)) or '$'}: {p.message[:200]}"
-            for p in problems[:10])
+            for p in problems[:10]
+        )
         pytest.fail(f"{where}: the body breaks schema {component}:\n{listed}")
 
 

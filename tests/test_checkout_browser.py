@@ -42,18 +42,29 @@ def browser(tmp_path_factory: Any) -> Iterator[Any]:
     missing = _browser_missing()
     if missing is not None:
         if os.environ.get("SANDBOX_REQUIRE_BROWSER"):
-            pytest.fail(f"SANDBOX_REQUIRE_BROWSER is set but {missing}; install "
-                        "Debian's chromium and chromium-driver (.ci/run does).")
-        pytest.skip(f"no headless browser: {missing} (apt-get install chromium "
-                    "chromium-driver to run the checkout page tests)")
+            pytest.fail(
+                f"SANDBOX_REQUIRE_BROWSER is set but {missing}; install "
+                "Debian's chromium and chromium-driver (.ci/run does)."
+            )
+        pytest.skip(
+            f"no headless browser: {missing} (apt-get install chromium "
+            "chromium-driver to run the checkout page tests)"
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                 "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ):
         options.add_argument(flag)
     profile = tmp_path_factory.mktemp("chromium-profile")
     options.add_argument(f"--user-data-dir={profile}")
@@ -73,8 +84,14 @@ class Client:
         self.base = base
         self.headers = {"Sandbox-Session": f"browser-{uuid.uuid4().hex[:12]}"}
 
-    def call(self, method: str, path: str, body: Any = None,
-             auth: dict[str, str] | None = PARTNER, **headers: str) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        auth: dict[str, str] | None = PARTNER,
+        **headers: str,
+    ) -> Any:
         url = path if path.startswith("http") else self.base + path
         sent = {**self.headers, **(auth or {}), **headers}
         return requests.request(method, url, json=body, headers=sent, timeout=TIMEOUT)
@@ -94,15 +111,15 @@ def client(live_server: str) -> Client:
 
 
 def place(client: Client, *selections: tuple[str, int]) -> dict[str, Any]:
-    body = order_body(*selections,
-                      redirect_url=f"{client.base}/_sandbox/return")
+    body = order_body(*selections, redirect_url=f"{client.base}/_sandbox/return")
     answer = client.call("POST", "/orders", body)
     assert answer.status_code == 201, answer.text
     return answer.json()  # type: ignore[no-any-return]
 
 
-def choose(browser: Any, client: Client, order: dict[str, Any], button: str,
-           grand_total: str) -> dict[str, list[str]]:
+def choose(
+    browser: Any, client: Client, order: dict[str, Any], button: str, grand_total: str
+) -> dict[str, list[str]]:
     """Open the order's payment link, click a button; the return page's query."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ready
@@ -118,7 +135,8 @@ def choose(browser: Any, client: Client, order: dict[str, Any], button: str,
     browser.find_element(By.ID, button).click()
     WebDriverWait(browser, TIMEOUT).until(ready.url_contains("/_sandbox/return"))
     WebDriverWait(browser, TIMEOUT).until(
-        ready.presence_of_element_located((By.ID, "outcome")))
+        ready.presence_of_element_located((By.ID, "outcome"))
+    )
     url = urlsplit(browser.current_url)
     assert f"{url.scheme}://{url.netloc}" == client.base
     query = parse_qs(url.query)
@@ -150,16 +168,21 @@ def test_fail_in_the_browser_then_repay_and_pay(browser, client):
     assert basket == f"{client.base}/baskets/{uid}"
     assert checkout["channel"][0].startswith(f"{client.base}/channels/")
 
-    again = client.call("POST", "/orders",
-                        {"basket": basket, "payment_method": CREDITCARD},
-                        auth=None, **{"Order-Token": token})
+    again = client.call(
+        "POST",
+        "/orders",
+        {"basket": basket, "payment_method": CREDITCARD},
+        auth=None,
+        **{"Order-Token": token},
+    )
     assert again.status_code == 201, again.text
     assert again.json()["uid"] == uid
     assert again.json()["payment"] == {"status": "pending", "reason": None}
     assert again.json()["payment_method"]["uid"] == CREDITCARD
 
-    paid = client.call("POST", f"/_sandbox/orders/{uid}/payment", {"outcome": "paid"},
-                       auth=None)
+    paid = client.call(
+        "POST", f"/_sandbox/orders/{uid}/payment", {"outcome": "paid"}, auth=None
+    )
     assert paid.status_code == 200, paid.text
     order = client.order(uid)
     assert order["status"] == "completed"
@@ -196,8 +219,10 @@ def test_pay_in_the_browser(browser, client):
     # Back on the page, nothing is left to pay.
     from selenium.webdriver.common.by import By
 
-    browser.get(f"{client.base}/_sandbox/checkout/{order['uid']}?sandbox_session="
-                + client.headers["Sandbox-Session"])
+    browser.get(
+        f"{client.base}/_sandbox/checkout/{order['uid']}?sandbox_session="
+        + client.headers["Sandbox-Session"]
+    )
     assert browser.find_element(By.ID, "order-status").text == "completed"
     assert browser.find_elements(By.ID, "pay") == []
     assert browser.find_element(By.ID, "not-payable")

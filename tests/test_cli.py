@@ -57,16 +57,24 @@ class Served:
 
 def clean_env(**extra: str) -> dict[str, str]:
     """This environment without SANDBOX_* or PORT, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("SANDBOX_") and k != "PORT"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SANDBOX_") and k != "PORT"
+    }
     return {**env, **extra}
 
 
 def run(
     *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*COMMAND, *args], capture_output=True, text=True,
-                          timeout=START_DEADLINE, env=env or clean_env())
+    return subprocess.run(
+        [*COMMAND, *args],
+        capture_output=True,
+        text=True,
+        timeout=START_DEADLINE,
+        env=env or clean_env(),
+    )
 
 
 def _drain(stream: Any, sink: list[str]) -> None:
@@ -81,14 +89,20 @@ def served(*flags: str, env: dict[str, str] | None = None) -> Iterator[Served]:
     if not any(f.startswith("--port") for f in flags) and "PORT" not in (env or {}):
         args += ["--port", "0"]
     started = time.monotonic()
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=env or clean_env())
+    process = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env or clean_env(),
+    )
     stderr: list[str] = []
     first: list[str] = []
     drain = threading.Thread(target=_drain, args=(process.stderr, stderr), daemon=True)
     drain.start()
-    reader = threading.Thread(target=lambda: first.append(process.stdout.readline()),
-                              daemon=True)
+    reader = threading.Thread(
+        target=lambda: first.append(process.stdout.readline()), daemon=True
+    )
     reader.start()
     try:
         reader.join(START_DEADLINE)
@@ -121,11 +135,18 @@ def wait_for_status(server: Served) -> float:
 # -- help and listing ---------------------------------------------------------
 
 SERVE_FLAGS = {
-    "--host": "SANDBOX_HOST", "--port": "PORT", "--seed": "SANDBOX_SEED",
-    "--fixtures": "SANDBOX_FIXTURES", "--scenarios": "SANDBOX_SCENARIOS",
-    "--base-url": "SANDBOX_BASE_URL", "--page-size": "SANDBOX_PAGE_SIZE",
-    "--order-ttl": "SANDBOX_ORDER_TTL", "--admin-token": "SANDBOX_ADMIN_TOKEN",
-    "--log-level": "SANDBOX_LOG_LEVEL", "--threads": None, "--workers": None,
+    "--host": "SANDBOX_HOST",
+    "--port": "PORT",
+    "--seed": "SANDBOX_SEED",
+    "--fixtures": "SANDBOX_FIXTURES",
+    "--scenarios": "SANDBOX_SCENARIOS",
+    "--base-url": "SANDBOX_BASE_URL",
+    "--page-size": "SANDBOX_PAGE_SIZE",
+    "--order-ttl": "SANDBOX_ORDER_TTL",
+    "--admin-token": "SANDBOX_ADMIN_TOKEN",
+    "--log-level": "SANDBOX_LOG_LEVEL",
+    "--threads": None,
+    "--workers": None,
 }
 
 
@@ -143,21 +164,32 @@ def test_help_documents_every_command_and_flag():
 
 
 def test_scenarios_lists_the_packaged_and_the_given_ones(tmp_path):
-    (tmp_path / "mine.json").write_text(json.dumps({
-        "name": "my-scenario", "description": "Mine, from a folder.",
-        "rules": [{"action": "orders.create", "error": "10MER"}]}))
+    (tmp_path / "mine.json").write_text(
+        json.dumps(
+            {
+                "name": "my-scenario",
+                "description": "Mine, from a folder.",
+                "rules": [{"action": "orders.create", "error": "10MER"}],
+            }
+        )
+    )
 
     listed = run("scenarios", "--scenarios", str(tmp_path))
 
     assert listed.returncode == 0, listed.stderr
     names = {line.split()[0]: line for line in listed.stdout.splitlines()}
-    for required in ("insufficient-consecutive-seats", "captcha-rate-limit", "10mer",
-                     "payment-fails-then-repayment"):
+    for required in (
+        "insufficient-consecutive-seats",
+        "captcha-rate-limit",
+        "10mer",
+        "payment-fails-then-repayment",
+    ):
         assert required in names
     assert names["my-scenario"].endswith("Mine, from a folder.")
 
 
 # -- serving --------------------------------------------------------------------
+
 
 def test_port_zero_prints_the_url_first_and_answers_at_once():
     with served("--log-level", "WARNING") as server:
@@ -171,9 +203,22 @@ def test_port_zero_prints_the_url_first_and_answers_at_once():
 
 def test_every_serve_flag_reaches_the_sandbox():
     base = "http://sandbox.example.test:9000"
-    flags = ("--seed", "7", "--page-size", "2", "--base-url", base,
-             "--order-ttl", "PT5M", "--admin-token", "s3cret",
-             "--log-level", "DEBUG", "--threads", "4")
+    flags = (
+        "--seed",
+        "7",
+        "--page-size",
+        "2",
+        "--base-url",
+        base,
+        "--order-ttl",
+        "PT5M",
+        "--admin-token",
+        "s3cret",
+        "--log-level",
+        "DEBUG",
+        "--threads",
+        "4",
+    )
     with served(*flags) as server:
         events = server.get("/events").json()
         assert len(events["_embedded"]["shop:event"]) == 2
@@ -184,11 +229,15 @@ def test_every_serve_flag_reaches_the_sandbox():
         reset = server.post("/_sandbox/reset", {}, headers=admin)
         assert reset.json()["seed"] == 7
 
-        created = server.post("/orders", order_body((WEEKEND, 1)),
-                              headers={**PARTNER, "Sandbox-Session": "flags"})
+        created = server.post(
+            "/orders",
+            order_body((WEEKEND, 1)),
+            headers={**PARTNER, "Sandbox-Session": "flags"},
+        )
         assert created.status_code == 201, created.text
-        secrets = server.get(f"/_sandbox/orders/{created.json()['uid']}",
-                             headers=admin).json()
+        secrets = server.get(
+            f"/_sandbox/orders/{created.json()['uid']}", headers=admin
+        ).json()
         lifetime = _time(secrets["expires_at"]) - _time(created.json()["created_date"])
         assert lifetime == timedelta(minutes=5)
     assert "DEBUG" in server.log()
@@ -235,26 +284,48 @@ def test_a_fixtures_folder_adds_entries_and_replaces_them_by_uid(tmp_path):
     partner = next(a for a in defaults["applications"] if a["key"] == "partner")
     partner["events"].append(NEW_EVENT)
     _write(tmp_path / "applications.json", {"applications": [partner]})
-    _write(tmp_path / "events.json", {"events": [{
-        "uid": NEW_EVENT, "merchant": "mega", "title": {"en": "Custom night"},
-        "sale_start": "-P1D", "sale_end": "+P30D", "event_start": "+P40D",
-        "event_end": "+P41D", "location": {"name": "Custom hall", "country": "NL"},
-    }]})
+    _write(
+        tmp_path / "events.json",
+        {
+            "events": [
+                {
+                    "uid": NEW_EVENT,
+                    "merchant": "mega",
+                    "title": {"en": "Custom night"},
+                    "sale_start": "-P1D",
+                    "sale_end": "+P30D",
+                    "event_start": "+P40D",
+                    "event_end": "+P41D",
+                    "location": {"name": "Custom hall", "country": "NL"},
+                }
+            ]
+        },
+    )
     products = json.loads((data_dir("fixtures") / "products.json").read_text())
     weekend = next(p for p in products["products"] if p["uid"] == WEEKEND)
-    _write(tmp_path / "products.json", {"products": [
-        {"uid": NEW_PRODUCT, "event": NEW_EVENT, "name": {"en": "Entry"},
-         "price": "12.50"},
-        {**weekend, "price": "7.00"},
-    ]})
+    _write(
+        tmp_path / "products.json",
+        {
+            "products": [
+                {
+                    "uid": NEW_PRODUCT,
+                    "event": NEW_EVENT,
+                    "name": {"en": "Entry"},
+                    "price": "12.50",
+                },
+                {**weekend, "price": "7.00"},
+            ]
+        },
+    )
 
     with served("--fixtures", str(tmp_path)) as server:
         added = server.get(f"/products/{NEW_PRODUCT}")
         assert added.status_code == 200, added.text
         assert added.json()["price"]["amount"] == "12.50"
         assert server.get(f"/products/{WEEKEND}").json()["price"]["amount"] == "7.00"
-        events = {e["uid"] for e in server.get("/events").json()["_embedded"][
-            "shop:event"]}
+        events = {
+            e["uid"] for e in server.get("/events").json()["_embedded"]["shop:event"]
+        }
         assert {NEW_EVENT, FESTIVAL} <= events
         ordered = server.post("/orders", order_body((NEW_PRODUCT, 2)))
         assert ordered.status_code == 201, ordered.text
@@ -266,15 +337,43 @@ def _write(path: Path, data: Any) -> None:
 
 
 BAD_FIXTURES = {
-    "not-json": ('{"events": [\n  {"uid": }\n]}', "$", "is not JSON: Expecting value "
-                 "at line 2, column 11"),
-    "wrong-type": (json.dumps({"products": [{"uid": NEW_PRODUCT, "event": FESTIVAL,
-                                             "name": {"en": "x"}, "price": 5}]}),
-                   "$.products[0].price", "5 is not of type 'string'"),
-    "unknown-reference": (json.dumps({"products": [{
-        "uid": NEW_PRODUCT, "event": NEW_EVENT, "name": {"en": "x"},
-        "price": "5.00"}]}),
-        f"$.products[{NEW_PRODUCT}].event", f"unknown '{NEW_EVENT}'"),
+    "not-json": (
+        '{"events": [\n  {"uid": }\n]}',
+        "$",
+        "is not JSON: Expecting value at line 2, column 11",
+    ),
+    "wrong-type": (
+        json.dumps(
+            {
+                "products": [
+                    {
+                        "uid": NEW_PRODUCT,
+                        "event": FESTIVAL,
+                        "name": {"en": "x"},
+                        "price": 5,
+                    }
+                ]
+            }
+        ),
+        "$.products[0].price",
+        "5 is not of type 'string'",
+    ),
+    "unknown-reference": (
+        json.dumps(
+            {
+                "products": [
+                    {
+                        "uid": NEW_PRODUCT,
+                        "event": NEW_EVENT,
+                        "name": {"en": "x"},
+                        "price": "5.00",
+                    }
+                ]
+            }
+        ),
+        f"$.products[{NEW_PRODUCT}].event",
+        f"unknown '{NEW_EVENT}'",
+    ),
 }
 
 
@@ -297,22 +396,29 @@ def test_a_bad_scenario_file_stops_the_start(tmp_path):
     refused = run("serve", "--port", "0", "--scenarios", str(tmp_path))
 
     assert refused.returncode == 2
-    assert f"{tmp_path / 'odd.json'}: $: 'description' is a required property" \
+    assert (
+        f"{tmp_path / 'odd.json'}: $: 'description' is a required property"
         in refused.stderr
+    )
 
 
 # -- what the start no longer checks, the suite does -----------------------------
+
 
 def test_every_schema_is_a_valid_draft_2020_12_schema():
     schemas.check_all()
 
 
-@pytest.mark.parametrize("kind, schema", [("fixtures", "fixtures"),
-                                          ("scenarios", "scenario")])
+@pytest.mark.parametrize(
+    "kind, schema", [("fixtures", "fixtures"), ("scenarios", "scenario")]
+)
 def test_every_packaged_fixture_and_scenario_file_is_valid(kind, schema):
     files = sorted(data_dir(kind).glob("*.json"))
     assert files
     for path in files:
-        problems = list(schemas.validator(schema).iter_errors(json.loads(
-            path.read_text(encoding="utf-8"))))
+        problems = list(
+            schemas.validator(schema).iter_errors(
+                json.loads(path.read_text(encoding="utf-8"))
+            )
+        )
         assert problems == [], f"{path}: {problems[0].message}"

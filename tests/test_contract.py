@@ -22,8 +22,11 @@ def test_served_document_is_valid_openapi_3_1(api):
 
 
 def test_every_url_rule_and_method_is_declared(app):
-    routed = {(method, rule.rule) for rule in app.url_map.iter_rules()
-              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    routed = {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
     declared = {(op.method, op.rule) for op in openapi.OPERATIONS}
     assert routed - declared == set(), "routes missing from sandbox.openapi"
     assert declared - routed == set(), "declared operations with no route"
@@ -36,8 +39,13 @@ def test_every_error_type_and_header_is_in_the_document():
 
     for code in errors.ERRORS:
         assert f'"{code}"' in text, code
-    for header in ("Sandbox-Session", "Sandbox-Force", "Cognito-Token",
-                   "Order-Token", "Sandbox-Admin-Token"):
+    for header in (
+        "Sandbox-Session",
+        "Sandbox-Force",
+        "Cognito-Token",
+        "Order-Token",
+        "Sandbox-Admin-Token",
+    ):
         assert f'"{header}"' in text, header
     # Authorization is a security scheme: OpenAPI ignores it as a parameter.
     assert doc["components"]["securitySchemes"]["basic"]["scheme"] == "basic"
@@ -49,24 +57,43 @@ def test_every_stored_schema_is_valid_draft_2020_12():
 
 
 def test_a_broken_schema_stops_the_start(monkeypatch, make_app):
-    broken = dict(schemas.schema("payment"), properties={"outcome": {
-        "$ref": "common.json#/$defs/no_such_definition"}})
+    broken = dict(
+        schemas.schema("payment"),
+        properties={"outcome": {"$ref": "common.json#/$defs/no_such_definition"}},
+    )
     stored = schemas.schema
-    monkeypatch.setattr(schemas, "schema", lambda name: broken if name == "payment"
-                        else stored(name))
+    monkeypatch.setattr(
+        schemas, "schema", lambda name: broken if name == "payment" else stored(name)
+    )
     monkeypatch.setattr(schemas, "registry", schemas.registry.__wrapped__)
     with pytest.raises(ValueError, match="does not resolve"):
         make_app()
 
 
-@pytest.mark.parametrize("method, url, status, mimetype, text, problem", [
-    ("GET", "/orders/x", 200, "application/hal+json", '{"uid": 1}', "breaks schema"),
-    ("GET", "/orders/x", 418, "application/json", "{}", "not declared"),
-    ("GET", "/status", 200, "text/html", "<html>", "media type"),
-    ("GET", "/nowhere", 404, "text/html", "<html>", "an error is JSON"),
-    ("GET", "/orders", 400, "application/json", '{"type": "NOPE", "message": "x"}',
-     "breaks schema"),
-])
+@pytest.mark.parametrize(
+    "method, url, status, mimetype, text, problem",
+    [
+        (
+            "GET",
+            "/orders/x",
+            200,
+            "application/hal+json",
+            '{"uid": 1}',
+            "breaks schema",
+        ),
+        ("GET", "/orders/x", 418, "application/json", "{}", "not declared"),
+        ("GET", "/status", 200, "text/html", "<html>", "media type"),
+        ("GET", "/nowhere", 404, "text/html", "<html>", "an error is JSON"),
+        (
+            "GET",
+            "/orders",
+            400,
+            "application/json",
+            '{"type": "NOPE", "message": "x"}',
+            "breaks schema",
+        ),
+    ],
+)
 def test_the_contract_check_bites(app, method, url, status, mimetype, text, problem):
     with pytest.raises((Failed, AssertionError), match=problem):
         contract.check(app.url_map, method, url, status, mimetype, text, {})

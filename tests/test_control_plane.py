@@ -31,8 +31,14 @@ from tests.helpers import (
     order_body,
 )
 
-REQUIRED_SCENARIOS = ("insufficient-consecutive-seats", "captcha-rate-limit", "10mer",
-                      "payment-fails-then-repayment", "order-expires", "sold-out")
+REQUIRED_SCENARIOS = (
+    "insufficient-consecutive-seats",
+    "captcha-rate-limit",
+    "10mer",
+    "payment-fails-then-repayment",
+    "order-expires",
+    "sold-out",
+)
 
 
 def arm(api, status=201, **rule):
@@ -59,12 +65,22 @@ def created(api, body=None, **kw):
 
 # -- rules --------------------------------------------------------------------
 
+
 def test_arm_rule_answers_201_with_its_id_and_is_listed_with_uses_left(api):
-    rule = arm(api, action="orders.create", error="10MER", times=2,
-               match={"external_reference": "A-1"})
+    rule = arm(
+        api,
+        action="orders.create",
+        error="10MER",
+        times=2,
+        match={"external_reference": "A-1"},
+    )
     assert rule["id"] >= 1
     assert (rule["action"], rule["error"], rule["times"], rule["left"]) == (
-        "orders.create", "10MER", 2, 2)
+        "orders.create",
+        "10MER",
+        2,
+        2,
+    )
     assert rule["match"] == {"external_reference": "A-1"}
 
     api.create(order_body((WEEKEND, 1), external_reference="A-1"))
@@ -73,7 +89,8 @@ def test_arm_rule_answers_201_with_its_id_and_is_listed_with_uses_left(api):
     assert {s["name"] for s in listed["scenarios"]} >= set(REQUIRED_SCENARIOS)
     assert all(s["description"] for s in listed["scenarios"])
     assert [(r["id"], r["used"], r["left"]) for r in listed["armed"]] == [
-        (rule["id"], 1, 1)]
+        (rule["id"], 1, 1)
+    ]
 
 
 def test_times_default_one_and_zero_means_until_disarmed(api):
@@ -103,15 +120,27 @@ def test_delete_rules_disarms_all_and_one(api):
     assert api.get(f"/orders/{SEED_PENDING}").status == 200
 
 
-@pytest.mark.parametrize("rule, field, valid", [
-    ({"action": "orders.nothing", "error": "10MER"}, "$.action", list(ACTIONS)),
-    ({"action": "orders.read", "error": "10MER"}, "$.error",
-     list(ACTIONS["orders.read"])),
-    ({"action": "orders.create", "error": "NO_SUCH_CODE"}, "$.error",
-     list(ACTIONS["orders.create"])),
-    ({"action": "payment", "outcome": "refunded"}, "$.outcome",
-     ["paid", "failed", "canceled"]),
-])
+@pytest.mark.parametrize(
+    "rule, field, valid",
+    [
+        ({"action": "orders.nothing", "error": "10MER"}, "$.action", list(ACTIONS)),
+        (
+            {"action": "orders.read", "error": "10MER"},
+            "$.error",
+            list(ACTIONS["orders.read"]),
+        ),
+        (
+            {"action": "orders.create", "error": "NO_SUCH_CODE"},
+            "$.error",
+            list(ACTIONS["orders.create"]),
+        ),
+        (
+            {"action": "payment", "outcome": "refunded"},
+            "$.outcome",
+            ["paid", "failed", "canceled"],
+        ),
+    ],
+)
 def test_impossible_rule_is_refused_with_the_valid_ones(api, rule, field, valid):
     refused = api.post("/_sandbox/rules", rule, auth=None)
     assert refused.status == 400, refused
@@ -121,20 +150,31 @@ def test_impossible_rule_is_refused_with_the_valid_ones(api, rule, field, valid)
     assert armed(api) == []
 
 
-@pytest.mark.parametrize("match, hit, miss", [
-    ({"external_reference": "M-1"},
-     {"body": order_body((WEEKEND, 1), external_reference="M-1")},
-     {"body": order_body((WEEKEND, 1), external_reference="M-2")}),
-    ({"email": "CI.Buyer.7@example.com"},
-     {"body": order_body((WEEKEND, 1), n=7)},
-     {"body": order_body((WEEKEND, 1), n=8)}),
-    ({"product": f"https://shopping-api.paylogic.com/products/{STALLS}"},
-     {"body": order_body((STALLS, 1))},
-     {"body": order_body((WEEKEND, 1))}),
-    ({"application": "partner-b"},
-     {"body": order_body((WEEKEND, 1)), "auth": PARTNER_B},
-     {"body": order_body((WEEKEND, 1)), "auth": PARTNER}),
-])
+@pytest.mark.parametrize(
+    "match, hit, miss",
+    [
+        (
+            {"external_reference": "M-1"},
+            {"body": order_body((WEEKEND, 1), external_reference="M-1")},
+            {"body": order_body((WEEKEND, 1), external_reference="M-2")},
+        ),
+        (
+            {"email": "CI.Buyer.7@example.com"},
+            {"body": order_body((WEEKEND, 1), n=7)},
+            {"body": order_body((WEEKEND, 1), n=8)},
+        ),
+        (
+            {"product": f"https://shopping-api.paylogic.com/products/{STALLS}"},
+            {"body": order_body((STALLS, 1))},
+            {"body": order_body((WEEKEND, 1))},
+        ),
+        (
+            {"application": "partner-b"},
+            {"body": order_body((WEEKEND, 1)), "auth": PARTNER_B},
+            {"body": order_body((WEEKEND, 1)), "auth": PARTNER},
+        ),
+    ],
+)
 def test_rule_match(api, match, hit, miss):
     arm(api, action="orders.create", error="10MER", match=match)
 
@@ -152,19 +192,38 @@ ACTION_REQUESTS = {
     "orders.create": ("POST", "/orders", order_body((WEEKEND, 1)), {}),
     "orders.read": ("GET", f"/orders/{SEED_PENDING}", None, {}),
     "orders.list": ("GET", "/orders", None, {}),
-    "orders.update": ("PUT", f"/orders/{SEED_COMPLETED}",
-                      {"consumer": consumer(9, first_name="Nieuwe")}, MERCHANT),
+    "orders.update": (
+        "PUT",
+        f"/orders/{SEED_COMPLETED}",
+        {"consumer": consumer(9, first_name="Nieuwe")},
+        MERCHANT,
+    ),
     "orders.repayment": ("POST", f"/orders/{SEED_FAILED}/repayment", None, {}),
-    "orders.refund_access": ("POST", "/orders/refund_access",
-                             {"email": "someone@example.com", "order_id": "525745"},
-                             {}),
-    "orders.upsell": ("GET", f"/orders/{SEED_FAILED}/upsell-recommendation", None,
-                      {**PARTNER, "Order-Token": "seed-order-token-failed"}),
-    "baskets.create": ("POST", "/baskets",
-                       {"products": [{"product": WEEKEND, "quantity": 1}]}, {}),
+    "orders.refund_access": (
+        "POST",
+        "/orders/refund_access",
+        {"email": "someone@example.com", "order_id": "525745"},
+        {},
+    ),
+    "orders.upsell": (
+        "GET",
+        f"/orders/{SEED_FAILED}/upsell-recommendation",
+        None,
+        {**PARTNER, "Order-Token": "seed-order-token-failed"},
+    ),
+    "baskets.create": (
+        "POST",
+        "/baskets",
+        {"products": [{"product": WEEKEND, "quantity": 1}]},
+        {},
+    ),
     "baskets.read": ("GET", f"/baskets/{SEED_BASKET}", None, {}),
-    "baskets.update": ("PUT", f"/baskets/{SEED_BASKET}",
-                       {"products": [{"product": WEEKEND, "quantity": 2}]}, {}),
+    "baskets.update": (
+        "PUT",
+        f"/baskets/{SEED_BASKET}",
+        {"products": [{"product": WEEKEND, "quantity": 2}]},
+        {},
+    ),
     "bill": ("POST", "/bill", order_body((WEEKEND, 1)), {}),
     "ordercancellation": ("POST", "/ordercancellation", {"order": SEED_PENDING}, {}),
     "tickets.read": ("GET", f"/tickets/{SEED_TICKETS[0]}", None, {}),
@@ -178,8 +237,9 @@ ACTION_REQUESTS = {
 
 def send(api, action, extra_headers=None):
     method, path, body, auth = ACTION_REQUESTS[action]
-    return api.request(method, path, body, auth=auth or "default",
-                       headers=extra_headers)
+    return api.request(
+        method, path, body, auth=auth or "default", headers=extra_headers
+    )
 
 
 def test_every_action_has_a_request_in_this_table():
@@ -195,8 +255,11 @@ def test_every_action_is_consulted_by_its_view(api, action):
     assert forced.status == 404, forced
     assert forced.json["type"] == "NOT_FOUND"
     assert armed(api) == []
-    assert journal(api)[-1]["forced"] == {"source": "rule", "rule": rule["id"],
-                                          "type": "NOT_FOUND"}
+    assert journal(api)[-1]["forced"] == {
+        "source": "rule",
+        "rule": rule["id"],
+        "type": "NOT_FOUND",
+    }
     real = send(api, action)
     assert real.status in (200, 201), real
 
@@ -226,14 +289,19 @@ def test_forced_crash_is_a_json_500_without_a_traceback(api):
 
 # -- Sandbox-Force ------------------------------------------------------------
 
-@pytest.mark.parametrize("method, path, wanted", [
-    ("POST", "/orders", "NOT_A_CODE"),
-    ("GET", "/orders", "10MER"),       # a code that listing cannot give
-    ("GET", f"/orders/{SEED_PENDING}", "INSUFFICIENT_CONSECUTIVE_SEATS"),
-])
+
+@pytest.mark.parametrize(
+    "method, path, wanted",
+    [
+        ("POST", "/orders", "NOT_A_CODE"),
+        ("GET", "/orders", "10MER"),  # a code that listing cannot give
+        ("GET", f"/orders/{SEED_PENDING}", "INSUFFICIENT_CONSECUTIVE_SEATS"),
+    ],
+)
 def test_sandbox_force_is_validated_like_a_rule(api, method, path, wanted):
-    body = order_body((WEEKEND, 1), external_reference="F-1") \
-        if method == "POST" else None
+    body = (
+        order_body((WEEKEND, 1), external_reference="F-1") if method == "POST" else None
+    )
     refused = api.request(method, path, body, headers={"Sandbox-Force": wanted})
     assert refused.status == 400, refused
     assert refused.json["type"] == "BAD_REQUEST"
@@ -241,8 +309,12 @@ def test_sandbox_force_is_validated_like_a_rule(api, method, path, wanted):
     assert "BAD_REQUEST" in refused.json["valid"]
     assert wanted not in refused.json["valid"]
     if method == "POST":
-        assert api.get("/orders?external_reference=F-1").json["_embedded"].get(
-            "shop:order", []) == []
+        assert (
+            api.get("/orders?external_reference=F-1")
+            .json["_embedded"]
+            .get("shop:order", [])
+            == []
+        )
 
 
 def test_sandbox_force_applies_to_that_request_alone(api):
@@ -252,9 +324,11 @@ def test_sandbox_force_applies_to_that_request_alone(api):
 
 # -- payment outcomes ---------------------------------------------------------
 
+
 def test_payment_outcome_armed_before_the_order_exists(api):
-    rule = arm(api, action="payment", outcome="failed",
-               match={"external_reference": "PAY-1"})
+    rule = arm(
+        api, action="payment", outcome="failed", match={"external_reference": "PAY-1"}
+    )
     assert rule["outcome"] == "failed"
     other = created(api, order_body((WEEKEND, 1), external_reference="PAY-0"))
     assert api.pay(other["uid"]).json["status"] == "completed"
@@ -276,13 +350,15 @@ def test_payment_outcome_applies_on_the_hosted_page(api):
     order = created(api)
     page = api.client.post(
         f"/_sandbox/checkout/{order['uid']}?sandbox_session={api.session}",
-        data={"outcome": "paid"})
+        data={"outcome": "paid"},
+    )
     assert page.status_code == 303
     assert "outcome=canceled" in page.headers["Location"]
     assert api.get(f"/orders/{order['uid']}").json["status"] == "canceled"
 
 
 # -- times: 1 under concurrency, on the real server ---------------------------
+
 
 class Live:
     """A client of the real server bound to one session."""
@@ -293,8 +369,9 @@ class Live:
         self.http.headers["Sandbox-Session"] = session or f"live-{uuid.uuid4().hex}"
 
     def call(self, method, path, body=None, headers=None, timeout=30):
-        return self.http.request(method, self.base + path, json=body,
-                                 headers=headers, timeout=timeout)
+        return self.http.request(
+            method, self.base + path, json=body, headers=headers, timeout=timeout
+        )
 
     def control(self, method, path, body=None):
         answer = self.call(method, "/_sandbox" + path, body)
@@ -323,11 +400,13 @@ def fire_together(count, work):
 
 
 @pytest.mark.parametrize("round_", range(20))
-def test_times_one_fires_exactly_once_under_ten_simultaneous_orders(live_server,
-                                                                    round_):
+def test_times_one_fires_exactly_once_under_ten_simultaneous_orders(
+    live_server, round_
+):
     live = Live(live_server)
-    live.control("POST", "/rules", {"action": "orders.create", "error": "10MER",
-                                    "times": 1})
+    live.control(
+        "POST", "/rules", {"action": "orders.create", "error": "10MER", "times": 1}
+    )
 
     answers = fire_together(10, lambda i: live.create(order_body((WEEKEND, 1), n=i)))
 
@@ -335,12 +414,16 @@ def test_times_one_fires_exactly_once_under_ten_simultaneous_orders(live_server,
     assert statuses == [201] * 9 + [403], [a.text for a in answers]
     assert [a.json()["type"] for a in answers if a.status_code == 403] == ["10MER"]
     assert live.control("GET", "/rules")["rules"] == []
-    fired = [e for e in live.control("GET", "/requests?method=POST")["requests"]
-             if e["forced"]]
+    fired = [
+        e
+        for e in live.control("GET", "/requests?method=POST")["requests"]
+        if e["forced"]
+    ]
     assert len(fired) == 1 and fired[0]["status"] == 403
 
 
 # -- named scenarios ----------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", REQUIRED_SCENARIOS)
 def test_required_scenarios_exist_and_arm_by_name(api, name):
@@ -359,8 +442,10 @@ def test_unknown_scenario_is_404_naming_the_known_ones(api):
 
 
 def test_scenario_payment_fails_then_repayment_whole_journey(api):
-    assert api.post("/_sandbox/scenarios/payment-fails-then-repayment",
-                    auth=None).status == 201
+    assert (
+        api.post("/_sandbox/scenarios/payment-fails-then-repayment", auth=None).status
+        == 201
+    )
     order = created(api, order_body((WEEKEND, 2), external_reference="J-1"))
     uid = order["uid"]
     assert order["status"] == "pending"
@@ -377,8 +462,13 @@ def test_scenario_payment_fails_then_repayment_whole_journey(api):
     token = checkout_url.split("order_token=")[1].split("&")[0]
     assert token == api.secrets(uid)["order_token"]
 
-    again = api.create({"basket": f"https://shopping-api.paylogic.com/baskets/{uid}",
-                        "payment_method": CREDITCARD}, auth={"Order-Token": token})
+    again = api.create(
+        {
+            "basket": f"https://shopping-api.paylogic.com/baskets/{uid}",
+            "payment_method": CREDITCARD,
+        },
+        auth={"Order-Token": token},
+    )
     assert again.status == 201, again
     assert (again.json["uid"], again.json["status"]) == (uid, "pending")
     assert again.json["payment"]["status"] == "pending"
@@ -429,19 +519,26 @@ def test_scenario_sold_out(api):
 
 # -- journal ------------------------------------------------------------------
 
+
 def test_journal_records_what_was_received_with_secrets_masked(api):
     rule = arm(api, action="orders.create", error="10MER")
-    api.create(order_body((WEEKEND, 1), external_reference="JR-1"),
-               headers={"Cognito-Token": "cognito-user-1"})
-    api.get(f"/orders/{SEED_PENDING}?order_token=seed-order-token-pending",
-            auth={"Order-Token": "seed-order-token-pending"})
+    api.create(
+        order_body((WEEKEND, 1), external_reference="JR-1"),
+        headers={"Cognito-Token": "cognito-user-1"},
+    )
+    api.get(
+        f"/orders/{SEED_PENDING}?order_token=seed-order-token-pending",
+        auth={"Order-Token": "seed-order-token-pending"},
+    )
     api.get("/orders", auth=BEARER)
 
     entries = journal(api)
 
     assert [(e["method"], e["path"], e["status"]) for e in entries] == [
-        ("POST", "/orders", 403), ("GET", f"/orders/{SEED_PENDING}", 200),
-        ("GET", "/orders", 200)]
+        ("POST", "/orders", 403),
+        ("GET", f"/orders/{SEED_PENDING}", 200),
+        ("GET", "/orders", 200),
+    ]
     post = entries[0]
     assert post["headers"]["Authorization"] == "Basic ***"
     assert post["headers"]["Cognito-Token"] == "***"
@@ -480,6 +577,7 @@ def test_journal_is_bounded_oldest_dropped_and_can_be_cleared(api_for):
 
 
 # -- reset and seed -----------------------------------------------------------
+
 
 def world(api):
     """The uids and fake names a session makes from its seed."""
@@ -520,6 +618,7 @@ def test_reset_refuses_a_bad_body(api, body):
 
 # -- export and import --------------------------------------------------------
 
+
 def journey_state(api):
     """A session with orders in every state, its clock moved."""
     api.post("/_sandbox/clock", {"advance": "PT7M"}, auth=None)
@@ -538,8 +637,11 @@ def every_read(api):
     orders = api.get("/orders").json
     uids = [o["uid"] for o in orders["_embedded"]["shop:order"]]
     reads = {uid: api.get(f"/orders/{uid}").json for uid in uids}
-    tickets = {t["_links"]["self"]["href"]: api.get(t["_links"]["self"]["href"]).json
-               for read in reads.values() for t in read["_embedded"]["shop:ticket"]}
+    tickets = {
+        t["_links"]["self"]["href"]: api.get(t["_links"]["self"]["href"]).json
+        for read in reads.values()
+        for t in read["_embedded"]["shop:ticket"]
+    }
     secrets = {uid: api.secrets(uid) for uid in uids}
     return orders, reads, tickets, secrets, api.get(f"/products/{STALLS}").json
 
@@ -583,8 +685,9 @@ def test_import_keeps_making_the_same_uids_as_without_export(api):
 
 
 def test_export_of_a_frozen_clock_imports_frozen(api):
-    api.post("/_sandbox/clock", {"now": "2031-05-04T10:00:00Z", "freeze": True},
-             auth=None)
+    api.post(
+        "/_sandbox/clock", {"now": "2031-05-04T10:00:00Z", "freeze": True}, auth=None
+    )
     exported = json.loads(api.get("/_sandbox/state", auth=None).text)
     api.post("/_sandbox/reset", auth=None)
     api.put("/_sandbox/state", exported, auth=None)
@@ -592,11 +695,14 @@ def test_export_of_a_frozen_clock_imports_frozen(api):
     assert (clock["now"], clock["frozen"]) == ("2031-05-04T10:00:00Z", True)
 
 
-@pytest.mark.parametrize("damage", [
-    lambda s: s.pop("orders"),
-    lambda s: s["orders"][0].pop("uid"),
-    lambda s: s["clock"].update(offset_seconds="soon"),
-])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda s: s.pop("orders"),
+        lambda s: s["orders"][0].pop("uid"),
+        lambda s: s["clock"].update(offset_seconds="soon"),
+    ],
+)
 def test_import_of_a_broken_state_is_400_and_changes_nothing(api, damage):
     created(api, order_body((WEEKEND, 1), external_reference="exported"))
     state = json.loads(api.get("/_sandbox/state", auth=None).text)
@@ -614,6 +720,7 @@ def test_import_of_a_broken_state_is_400_and_changes_nothing(api, damage):
 
 # -- sessions -----------------------------------------------------------------
 
+
 def test_two_sessions_in_parallel_never_touch_each_other(live_server):
     """Case 2 of the public faults, both runs at once on the real server."""
     a, b = Live(live_server), Live(live_server)
@@ -622,9 +729,15 @@ def test_two_sessions_in_parallel_never_touch_each_other(live_server):
     seen = {}
 
     def run_a():
-        a.control("POST", "/rules", {"action": "orders.create",
-                                     "error": "CAPTCHA_RATE_LIMIT_REACHED",
-                                     "times": 1})
+        a.control(
+            "POST",
+            "/rules",
+            {
+                "action": "orders.create",
+                "error": "CAPTCHA_RATE_LIMIT_REACHED",
+                "times": 1,
+            },
+        )
         a.control("POST", "/clock", {"advance": "PT3H"})
         steps.wait()
         steps.wait()
@@ -656,7 +769,10 @@ def test_two_sessions_in_parallel_never_touch_each_other(live_server):
     a_orders = a.call("GET", "/orders?external_reference=ci-2-1", headers=PARTNER)
     assert a_orders.json()["_embedded"].get("shop:order", []) == []
     assert [e["path"] for e in b.control("GET", "/requests")["requests"]] == [
-        "/orders", "/orders", f"/orders/{ub}"]
+        "/orders",
+        "/orders",
+        f"/orders/{ub}",
+    ]
     assert a.control("GET", "/requests")["requests"][-1]["path"] == "/orders"
 
 
@@ -667,19 +783,31 @@ def test_session_header_selects_the_world_and_default_is_default(app):
     assert Api(app, "iso-one").get(f"/orders/{uid}").status == 200
     index = one.get("/_sandbox", auth=None).json
     assert index["session"] == "iso-one"
-    assert set(index["_links"]) >= {"reset", "scenarios", "rules", "clock",
-                                    "requests", "emails", "state"}
+    assert set(index["_links"]) >= {
+        "reset",
+        "scenarios",
+        "rules",
+        "clock",
+        "requests",
+        "emails",
+        "state",
+    }
 
 
 # -- the admin token ----------------------------------------------------------
 
 CONTROL_CALLS = [
-    ("GET", "/_sandbox", None), ("POST", "/_sandbox/reset", None),
-    ("GET", "/_sandbox/scenarios", None), ("POST", "/_sandbox/scenarios/10mer", None),
+    ("GET", "/_sandbox", None),
+    ("POST", "/_sandbox/reset", None),
+    ("GET", "/_sandbox/scenarios", None),
+    ("POST", "/_sandbox/scenarios/10mer", None),
     ("POST", "/_sandbox/rules", {"action": "orders.read", "error": "NOT_FOUND"}),
-    ("DELETE", "/_sandbox/rules", None), ("GET", "/_sandbox/clock", None),
-    ("GET", "/_sandbox/requests", None), ("DELETE", "/_sandbox/requests", None),
-    ("GET", "/_sandbox/emails", None), ("GET", "/_sandbox/state", None),
+    ("DELETE", "/_sandbox/rules", None),
+    ("GET", "/_sandbox/clock", None),
+    ("GET", "/_sandbox/requests", None),
+    ("DELETE", "/_sandbox/requests", None),
+    ("GET", "/_sandbox/emails", None),
+    ("GET", "/_sandbox/state", None),
     ("GET", f"/_sandbox/orders/{SEED_PENDING}", None),
     ("POST", f"/_sandbox/orders/{SEED_PENDING}/payment", {"outcome": "paid"}),
 ]
@@ -693,8 +821,9 @@ def test_admin_token_locks_the_control_plane(api_for, method, path, body):
         assert refused.status == 401, refused
         assert refused.json["type"] == "UNAUTHORIZED"
         assert "Sandbox-Admin-Token" in refused.json["message"]
-    allowed = api.request(method, path, body, auth=None,
-                          headers={"Sandbox-Admin-Token": "lock-7f3a"})
+    allowed = api.request(
+        method, path, body, auth=None, headers={"Sandbox-Admin-Token": "lock-7f3a"}
+    )
     assert allowed.status in (200, 201), allowed
 
 
@@ -704,8 +833,7 @@ def test_admin_token_leaves_the_api_and_the_checkout_page_open(api_for):
     assert api.get(f"/orders/{order['uid']}").status == 200
     page = api.client.get(order["_links"]["payment"]["href"])
     assert page.status_code == 200
-    paid = api.client.post(order["_links"]["payment"]["href"],
-                           data={"outcome": "paid"})
+    paid = api.client.post(order["_links"]["payment"]["href"], data={"outcome": "paid"})
     assert paid.status_code == 303
     assert api.get(f"/orders/{order['uid']}").json["status"] == "completed"
 
@@ -717,5 +845,6 @@ def test_without_admin_token_the_control_plane_is_open(api):
 def test_forced_outcomes_are_logged(api, caplog):
     caplog.set_level("INFO")
     api.create(order_body((WEEKEND, 1)), headers={"Sandbox-Force": "10MER"})
-    assert any("forced 10MER on orders.create" in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        "forced 10MER on orders.create" in r.getMessage() for r in caplog.records
+    )

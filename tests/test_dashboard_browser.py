@@ -45,20 +45,30 @@ def browser(tmp_path_factory: Any) -> Iterator[Any]:
     if missing is not None:
         if os.environ.get("SANDBOX_REQUIRE_BROWSER"):
             pytest.fail(f"SANDBOX_REQUIRE_BROWSER is set but {missing}.")
-        pytest.skip(f"no headless browser for the dashboard tests: {missing} "
-                    "(apt-get install chromium chromium-driver)")
+        pytest.skip(
+            f"no headless browser for the dashboard tests: {missing} "
+            "(apt-get install chromium chromium-driver)"
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                 "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ):
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('profile')}")
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER),
-                              options=options)
+    driver = webdriver.Chrome(
+        service=Service(executable_path=CHROMEDRIVER), options=options
+    )
     driver.set_page_load_timeout(TIMEOUT)
     try:
         yield driver
@@ -87,25 +97,39 @@ class Session:
         if admin_token:
             self.headers["Sandbox-Admin-Token"] = admin_token
 
-    def call(self, method: str, path: str, body: Any = None,
-             auth: dict[str, str] | None = None) -> Any:
-        answer = requests.request(method, self.base + path, json=body,
-                                  headers={**self.headers, **(auth or {})},
-                                  timeout=TIMEOUT)
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        auth: dict[str, str] | None = None,
+    ) -> Any:
+        answer = requests.request(
+            method,
+            self.base + path,
+            json=body,
+            headers={**self.headers, **(auth or {})},
+            timeout=TIMEOUT,
+        )
         assert answer.status_code < 400, answer.text
         return answer.json()
 
     def dashboard(self, admin_token: str | None = None) -> str:
         query = f"?sandbox_session={self.name}"
-        return self.base + "/_sandbox" + query + (
-            f"&admin_token={admin_token}" if admin_token else "")
+        return (
+            self.base
+            + "/_sandbox"
+            + query
+            + (f"&admin_token={admin_token}" if admin_token else "")
+        )
 
 
 def rows(browser: Any, table: str) -> list[str]:
     from selenium.webdriver.common.by import By
 
-    return [row.text for row in
-            browser.find_elements(By.CSS_SELECTOR, f"#{table} tbody tr")]
+    return [
+        row.text for row in browser.find_elements(By.CSS_SELECTOR, f"#{table} tbody tr")
+    ]
 
 
 def click_and_wait(browser: Any, element_id: str) -> None:
@@ -118,17 +142,24 @@ def click_and_wait(browser: Any, element_id: str) -> None:
     button.click()
     WebDriverWait(browser, TIMEOUT).until(expected_conditions.staleness_of(button))
     WebDriverWait(browser, TIMEOUT).until(
-        expected_conditions.presence_of_element_located((By.ID, "session-name")))
+        expected_conditions.presence_of_element_located((By.ID, "session-name"))
+    )
 
 
 def test_dashboard_shows_the_session_and_its_buttons_work(browser, live_server):
     session = Session(live_server)
-    order = session.call("POST", "/orders", order_body((WEEKEND, 1),
-                                                       external_reference="<i>D-1</i>"),
-                         auth=PARTNER)
+    order = session.call(
+        "POST",
+        "/orders",
+        order_body((WEEKEND, 1), external_reference="<i>D-1</i>"),
+        auth=PARTNER,
+    )
     session.call("GET", f"/orders/{SEED_PENDING}", auth=PARTNER)
-    session.call("POST", "/_sandbox/rules", {"action": "orders.read",
-                                             "error": "NOT_FOUND", "times": 3})
+    session.call(
+        "POST",
+        "/_sandbox/rules",
+        {"action": "orders.read", "error": "NOT_FOUND", "times": 3},
+    )
 
     browser.get(session.dashboard())
 
@@ -139,13 +170,14 @@ def test_dashboard_shows_the_session_and_its_buttons_work(browser, live_server):
     # Shown as the text it is, never as markup.
     assert len(mine) == 1 and "pending" in mine[0] and "<i>D-1</i>" in mine[0]
     assert any("completed" in r for r in rows(browser, "orders"))
-    assert any("orders.read" in r and "NOT_FOUND" in r and " 3 " in f" {r} "
-               for r in rows(browser, "rules"))
+    assert any(
+        "orders.read" in r and "NOT_FOUND" in r and " 3 " in f" {r} "
+        for r in rows(browser, "rules")
+    )
     requests_seen = rows(browser, "requests")
     assert any("POST" in r and "/orders" in r and "201" in r for r in requests_seen)
     assert any(f"GET /orders/{SEED_PENDING} 200" in r for r in requests_seen)
-    assert any(f"Your order {order['reference']}" in r
-               for r in rows(browser, "outbox"))
+    assert any(f"Your order {order['reference']}" in r for r in rows(browser, "outbox"))
 
     click_and_wait(browser, "arm-10mer")
 
@@ -161,8 +193,12 @@ def test_dashboard_shows_the_session_and_its_buttons_work(browser, live_server):
     assert rows(browser, "rules") == ["No rules armed."]
     assert session.call("GET", "/_sandbox/scenarios")["armed"] == []
     # The buttons acted on this session only, never on the default one.
-    assert requests.get(live_server + "/_sandbox/scenarios",
-                        timeout=TIMEOUT).json()["armed_scenarios"] == []
+    assert (
+        requests.get(live_server + "/_sandbox/scenarios", timeout=TIMEOUT).json()[
+            "armed_scenarios"
+        ]
+        == []
+    )
 
 
 def test_dashboard_pay_page_link_keeps_the_session(browser, live_server):

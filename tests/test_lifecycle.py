@@ -42,6 +42,7 @@ UPSTREAM = "https://shopping-api.paylogic.com"
 
 # -- helpers ------------------------------------------------------------------
 
+
 def uid_of(href: str) -> str:
     return href.rstrip("/").rsplit("/", 1)[1]
 
@@ -94,8 +95,9 @@ def repay(api: Any, uid: str) -> dict[str, list[str]]:
 
 def reorder(api: Any, basket: str, token: str, **change: Any) -> Any:
     """POST /orders from a repayment basket, authenticated by its Order-Token."""
-    return api.create({"basket": basket, **change}, auth=None,
-                      headers={"Order-Token": token})
+    return api.create(
+        {"basket": basket, **change}, auth=None, headers={"Order-Token": token}
+    )
 
 
 def advance(api: Any, duration: str) -> None:
@@ -109,6 +111,7 @@ def refused(answer: Any, status: int, kind: str) -> None:
 
 
 # -- paying -------------------------------------------------------------------
+
 
 def test_pay_completes_and_issues_one_ticket_per_unit(api):
     holders = [consumer(21, first_name="Anna"), consumer(22, first_name="Bram")]
@@ -133,7 +136,11 @@ def test_pay_completes_and_issues_one_ticket_per_unit(api):
     assert amount(order["grand_total"]) == Decimal("15.38")
     issued = tickets(order)
     assert [uid_of(t["_links"]["shop:product"]["href"]) for t in issued] == [
-        WEEKEND, WEEKEND, DAY_PARKING, PARKING]
+        WEEKEND,
+        WEEKEND,
+        DAY_PARKING,
+        PARKING,
+    ]
     codes = [t["code"] for t in issued]
     assert len(set(codes)) == 4
     assert all(re.fullmatch(r"\d{16}", code) for code in codes)
@@ -141,7 +148,11 @@ def test_pay_completes_and_issues_one_ticket_per_unit(api):
     assert [t["consumer"] for t in issued] == [*holders, None, None]
     assert {t["status"] for t in issued} == {"valid"}
     assert [amount({"amount": t["price"]["amount"]}) for t in issued] == [
-        Decimal("5.45"), Decimal("5.45"), Decimal("1.00"), Decimal("1.23")]
+        Decimal("5.45"),
+        Decimal("5.45"),
+        Decimal("1.00"),
+        Decimal("1.23"),
+    ]
 
     for ticket in issued:
         answer = api.get(f"/tickets/{ticket['uid']}")
@@ -155,8 +166,10 @@ def test_ticket_needs_access_to_its_order(api):
     api.pay(order["uid"])
     ticket = tickets(read(api, order["uid"]))[0]["uid"]
     token = api.secrets(order["uid"])["order_token"]
-    assert api.get(f"/tickets/{ticket}", auth=None,
-                   headers={"Order-Token": token}).status == 200
+    assert (
+        api.get(f"/tickets/{ticket}", auth=None, headers={"Order-Token": token}).status
+        == 200
+    )
     refused(api.get(f"/tickets/{ticket}", auth=PARTNER_B), 403, "FORBIDDEN")
     refused(api.get(f"/tickets/{ticket}", auth=None), 401, "UNAUTHORIZED")
     refused(api.get(f"/tickets/{'0' * 32}"), 404, "NOT_FOUND")
@@ -168,8 +181,10 @@ def test_etickets_link_downloads_a_real_pdf(api):
     order = read(api, order["uid"])
     token = api.secrets(order["uid"])["order_token"]
     href = order["_links"]["shop:etickets"]["href"]
-    assert href == (f"{HOST}/_sandbox/etickets/{order['uid']}?order_token={token}"
-                    f"&sandbox_session={api.session}")
+    assert href == (
+        f"{HOST}/_sandbox/etickets/{order['uid']}?order_token={token}"
+        f"&sandbox_session={api.session}"
+    )
 
     pdf = download(api, href)
     assert pdf.status_code == 200
@@ -208,7 +223,8 @@ def test_failed_payment_leaves_pending_with_repayment_link(api):
     assert order["payment"]["reason"]
     assert rels(order) == {"shop:repayment", "shop:ordercancellation"}
     assert order["_links"]["shop:repayment"] == {
-        "href": f"{HOST}/orders/{uid}/repayment"}
+        "href": f"{HOST}/orders/{uid}/repayment"
+    }
     assert tickets(order) == []
     refused(api.pay(uid), 400, "BAD_REQUEST")
     assert read(api, uid)["payment"]["status"] == "failed"
@@ -236,8 +252,9 @@ def test_unknown_payment_outcome_is_refused(api, outcome):
 
 
 def test_free_order_completes_at_creation_without_payment_method(api):
-    answer = api.create({"products": [{"product": FREE, "quantity": 2}],
-                         "consumer": consumer()})
+    answer = api.create(
+        {"products": [{"product": FREE, "quantity": 2}], "consumer": consumer()}
+    )
     assert answer.status == 201, answer
     order = read(api, answer.json["uid"])
     assert order == answer.json
@@ -251,8 +268,11 @@ def test_free_order_completes_at_creation_without_payment_method(api):
 
 
 def test_shipping_costs_make_an_order_non_free(api):
-    body = {"products": [{"product": FREE, "quantity": 1}], "consumer": consumer(),
-            "shipping_method": ETICKET}
+    body = {
+        "products": [{"product": FREE, "quantity": 1}],
+        "consumer": consumer(),
+        "shipping_method": ETICKET,
+    }
     answer = api.create(body)
     refused(answer, 400, "PAYMENT_METHOD_MISSING")
     assert "0.50" in answer.json["message"]
@@ -265,8 +285,10 @@ def test_shipping_costs_make_an_order_non_free(api):
 
 def checkout(api: Any, uid: str, outcome: str) -> Any:
     """A browser's click on the hosted payment page (see test_checkout_browser)."""
-    return api.client.post(f"/_sandbox/checkout/{uid}?sandbox_session={api.session}",
-                           data={"outcome": outcome})
+    return api.client.post(
+        f"/_sandbox/checkout/{uid}?sandbox_session={api.session}",
+        data={"outcome": outcome},
+    )
 
 
 def test_checkout_page_redirects_to_the_default_return_page(api):
@@ -283,7 +305,8 @@ def test_checkout_page_redirects_to_the_default_return_page(api):
     assert answer.status_code == 303
     assert answer.headers["Location"] == (
         f"{HOST}/_sandbox/return?order={order['uid']}&outcome=failed"
-        f"&sandbox_session={api.session}")
+        f"&sandbox_session={api.session}"
+    )
     back = download(api, answer.headers["Location"])
     assert back.status_code == 200
     assert order["uid"] in back.get_data(as_text=True)
@@ -295,30 +318,35 @@ def test_checkout_page_redirects_to_the_default_return_page(api):
 
 
 def test_checkout_page_redirects_to_the_orders_redirect_url(api):
-    order = placed(api, (WEEKEND, 1),
-                   redirect_url="http://www.example.com/redirect_url/?shop=7")
+    order = placed(
+        api, (WEEKEND, 1), redirect_url="http://www.example.com/redirect_url/?shop=7"
+    )
     answer = checkout(api, order["uid"], "paid")
     assert answer.status_code == 303
     assert answer.headers["Location"] == (
-        "http://www.example.com/redirect_url/?shop=7"
-        f"&order={order['uid']}&outcome=paid")
+        f"http://www.example.com/redirect_url/?shop=7&order={order['uid']}&outcome=paid"
+    )
     assert read(api, order["uid"])["status"] == "completed"
 
 
 def test_checkout_page_pays_a_repayment_basket(api):
     order = failed(api)
     repay(api, order["uid"])
-    html = download(api, f"{HOST}/_sandbox/checkout/{order['uid']}"
-                         f"?sandbox_session={api.session}").get_data(as_text=True)
+    html = download(
+        api, f"{HOST}/_sandbox/checkout/{order['uid']}?sandbox_session={api.session}"
+    ).get_data(as_text=True)
     assert "basket (repayment)" in html
     assert checkout(api, order["uid"], "paid").status_code == 303
     order = read(api, order["uid"])
     assert order["status"] == "completed"
     assert [a["status"] for a in api.secrets(order["uid"])["payment_attempts"]] == [
-        "failed", "paid"]
+        "failed",
+        "paid",
+    ]
 
 
 # -- repayment ----------------------------------------------------------------
+
 
 def test_repayment_journey(api):
     order = failed(api, (WEEKEND, 2))
@@ -340,8 +368,9 @@ def test_repayment_journey(api):
     assert basket.json["uid"] == uid
     assert basket.json["_links"]["self"]["href"] == f"{HOST}/baskets/{uid}"
     assert basket.json["_links"]["shop:order"]["href"] == f"{HOST}/orders/{uid}"
-    assert [(uid_of(p["product"]), p["quantity"])
-            for p in basket.json["product_selection"]] == [(WEEKEND, 2)]
+    assert [
+        (uid_of(p["product"]), p["quantity"]) for p in basket.json["product_selection"]
+    ] == [(WEEKEND, 2)]
     assert amount(basket.json["grand_total"]) == Decimal("12.90")
 
     again = reorder(api, query["basket"][0], token, payment_method=CREDITCARD)
@@ -357,7 +386,9 @@ def test_repayment_journey(api):
     assert rels(order) == {"payment", "shop:ordercancellation"}
     attempts = api.secrets(uid)["payment_attempts"]
     assert [(a["attempt"], a["status"], a["payment_method"]) for a in attempts] == [
-        (1, "failed", IDEAL), (2, "pending", CREDITCARD)]
+        (1, "failed", IDEAL),
+        (2, "pending", CREDITCARD),
+    ]
 
     assert api.pay(uid).status == 200
     order = read(api, uid)
@@ -377,20 +408,26 @@ def test_repayment_basket_may_change_the_consumer(api):
     assert read(api, order["uid"])["consumer"] == new
 
 
-@pytest.mark.parametrize("change", [
-    {"products": [{"product": WEEKEND, "quantity": 3}]},
-    {"shipping_method": POSTAL},
-    {"external_reference": "CHANGED"},
-    {"redirect_url": "https://shop.example/changed"},
-    {"donation_amount": "1.00"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"products": [{"product": WEEKEND, "quantity": 3}]},
+        {"shipping_method": POSTAL},
+        {"external_reference": "CHANGED"},
+        {"redirect_url": "https://shop.example/changed"},
+        {"donation_amount": "1.00"},
+    ],
+)
 def test_repayment_basket_refuses_other_changes(api, change):
     order = failed(api)
     uid = order["uid"]
     token = api.secrets(uid)["order_token"]
     basket = repay(api, uid)["basket"][0]
-    refused(reorder(api, basket, token, payment_method=CREDITCARD, **change),
-            400, "BAD_REQUEST")
+    refused(
+        reorder(api, basket, token, payment_method=CREDITCARD, **change),
+        400,
+        "BAD_REQUEST",
+    )
 
     # Nothing changed: still the same basket, which may still be ordered.
     assert api.secrets(uid)["in_basket"] is True
@@ -404,11 +441,13 @@ def test_repayment_basket_checks_the_new_method_needs(api):
     token = api.secrets(uid)["order_token"]
     basket = repay(api, uid)["basket"][0]
     without_country = {k: v for k, v in consumer(5).items() if k != "country"}
-    answer = reorder(api, basket, token, payment_method=CREDITCARD,
-                     consumer=without_country)
+    answer = reorder(
+        api, basket, token, payment_method=CREDITCARD, consumer=without_country
+    )
     refused(answer, 400, "CONSUMER_MISSING")
-    assert answer.json["errors"] == [{"path": "$.consumer.country",
-                                      "message": "is required by the payment method"}]
+    assert answer.json["errors"] == [
+        {"path": "$.consumer.country", "message": "is required by the payment method"}
+    ]
     order = read(api, uid)
     assert order["payment_method"]["uid"] == IDEAL
     assert order["consumer"]["email"] == "ci.buyer.1@example.com"
@@ -421,13 +460,25 @@ def test_repayment_basket_changed_with_put(api):
     token = {"Order-Token": api.secrets(uid)["order_token"]}
     basket = repay(api, uid)["basket"][0]
     new = consumer(32, first_name="Gewijzigd")
-    answer = api.put(basket, {"consumer": new, "payment_method": CREDITCARD},
-                     auth=None, headers=token)
+    answer = api.put(
+        basket,
+        {"consumer": new, "payment_method": CREDITCARD},
+        auth=None,
+        headers=token,
+    )
     assert answer.status == 200, answer
     assert answer.json["consumer"] == new
     assert api.get(basket, auth=None, headers=token).json == answer.json
-    refused(api.put(basket, {"products": [{"product": WEEKEND, "quantity": 1}]},
-                    auth=None, headers=token), 400, "BAD_REQUEST")
+    refused(
+        api.put(
+            basket,
+            {"products": [{"product": WEEKEND, "quantity": 1}]},
+            auth=None,
+            headers=token,
+        ),
+        400,
+        "BAD_REQUEST",
+    )
     refused(api.put(basket, {"consumer": new}, auth=PARTNER_B), 403, "FORBIDDEN")
 
     assert reorder(api, basket, token["Order-Token"]).status == 201
@@ -468,8 +519,10 @@ def test_repayment_outside_a_failed_payment_is_400(api, state):
         api.pay(order["uid"], state)
     answer = api.post(f"/orders/{order['uid']}/repayment")
     refused(answer, 400, "BAD_REQUEST")
-    assert read(api, order["uid"])["status"] == {
-        "unpaid": "pending", "paid": "completed", "canceled": "canceled"}[state]
+    assert (
+        read(api, order["uid"])["status"]
+        == {"unpaid": "pending", "paid": "completed", "canceled": "canceled"}[state]
+    )
 
 
 def test_repayment_needs_the_creators_credentials(api):
@@ -506,10 +559,13 @@ def test_repayment_basket_expires_with_its_order(api):
 
 # -- baskets ------------------------------------------------------------------
 
+
 def test_basket_create_read_update(api):
     before = availability(api, WEEKEND)
-    created = api.post("/baskets", {"products": [{"product": WEEKEND, "quantity": 1}],
-                                    "consumer": consumer(3)})
+    created = api.post(
+        "/baskets",
+        {"products": [{"product": WEEKEND, "quantity": 1}], "consumer": consumer(3)},
+    )
     assert created.status == 201, created
     uid = created.json["uid"]
     assert re.fullmatch(r"[0-9a-f]{32}", uid)
@@ -518,8 +574,9 @@ def test_basket_create_read_update(api):
     assert amount(created.json["grand_total"]) == Decimal("5.95")
     assert api.get(f"/baskets/{uid}").json == created.json
 
-    changed = api.put(f"/baskets/{uid}", {"payment_method": IDEAL,
-                                          "shipping_method": ETICKET})
+    changed = api.put(
+        f"/baskets/{uid}", {"payment_method": IDEAL, "shipping_method": ETICKET}
+    )
     assert changed.status == 200, changed
     basket = api.get(f"/baskets/{uid}").json
     assert basket == changed.json
@@ -530,23 +587,41 @@ def test_basket_create_read_update(api):
     assert availability(api, WEEKEND) == before  # a basket holds no stock
 
 
-@pytest.mark.parametrize("payload, status, kind", [
-    ({"products": [{"product": WEEKEND, "quantity": 0}]}, 400, "CONSTRAINT_VIOLATION"),
-    ({"products": [{"product": "0" * 32, "quantity": 1}]}, 404, "NOT_FOUND"),
-    ({"products": [{"product": GROUP, "quantity": 1}]}, 400, "CONSTRAINT_VIOLATION"),
-    ({"products": [{"product": BACKSTAGE, "quantity": 6}]}, 400,
-     "CONSTRAINT_VIOLATION"),
-    ({"consumer": {"email": "not-an-email"}}, 400, "CONSTRAINT_VIOLATION"),
-    ({"shipping_method": "0" * 32}, 404, "NOT_FOUND"),
-    ({"payment_method": "0" * 32}, 404, "NOT_FOUND"),
-    ({"vouchers": ["NOPE"], "products": [{"product": WEEKEND, "quantity": 1}]}, 400,
-     "VOUCHER_INVALID"),
-    ({"bogus": 1}, 400, "CONSTRAINT_VIOLATION"),
-])
+@pytest.mark.parametrize(
+    "payload, status, kind",
+    [
+        (
+            {"products": [{"product": WEEKEND, "quantity": 0}]},
+            400,
+            "CONSTRAINT_VIOLATION",
+        ),
+        ({"products": [{"product": "0" * 32, "quantity": 1}]}, 404, "NOT_FOUND"),
+        (
+            {"products": [{"product": GROUP, "quantity": 1}]},
+            400,
+            "CONSTRAINT_VIOLATION",
+        ),
+        (
+            {"products": [{"product": BACKSTAGE, "quantity": 6}]},
+            400,
+            "CONSTRAINT_VIOLATION",
+        ),
+        ({"consumer": {"email": "not-an-email"}}, 400, "CONSTRAINT_VIOLATION"),
+        ({"shipping_method": "0" * 32}, 404, "NOT_FOUND"),
+        ({"payment_method": "0" * 32}, 404, "NOT_FOUND"),
+        (
+            {"vouchers": ["NOPE"], "products": [{"product": WEEKEND, "quantity": 1}]},
+            400,
+            "VOUCHER_INVALID",
+        ),
+        ({"bogus": 1}, 400, "CONSTRAINT_VIOLATION"),
+    ],
+)
 def test_basket_is_validated_like_an_order(api, payload, status, kind):
     refused(api.post("/baskets", payload), status, kind)
-    uid = api.post("/baskets", {"products": [{"product": WEEKEND, "quantity": 1}]}
-                   ).json["uid"]
+    uid = api.post(
+        "/baskets", {"products": [{"product": WEEKEND, "quantity": 1}]}
+    ).json["uid"]
     before = api.get(f"/baskets/{uid}").json
     refused(api.put(f"/baskets/{uid}", payload), status, kind)
     assert api.get(f"/baskets/{uid}").json == before
@@ -560,18 +635,30 @@ def test_basket_access(api):
 
 
 def test_order_from_basket_inherits_and_request_overrides(api):
-    uid = api.post("/baskets", {
-        "products": [{"product": WEEKEND, "quantity": 1}], "consumer": consumer(3),
-        "payment_method": IDEAL, "shipping_method": ETICKET,
-        "external_reference": "B-0"}).json["uid"]
-    answer = api.create({"basket": f"{UPSTREAM}/baskets/{uid}",
-                         "payment_method": CREDITCARD, "external_reference": "B-1"})
+    uid = api.post(
+        "/baskets",
+        {
+            "products": [{"product": WEEKEND, "quantity": 1}],
+            "consumer": consumer(3),
+            "payment_method": IDEAL,
+            "shipping_method": ETICKET,
+            "external_reference": "B-0",
+        },
+    ).json["uid"]
+    answer = api.create(
+        {
+            "basket": f"{UPSTREAM}/baskets/{uid}",
+            "payment_method": CREDITCARD,
+            "external_reference": "B-1",
+        }
+    )
     assert answer.status == 201, answer
     order = read(api, answer.json["uid"])
     assert order["uid"] != uid
     assert order["status"] == "pending"
-    assert [(uid_of(p["product"]), p["quantity"]) for p in order["product_selection"]
-            ] == [(WEEKEND, 1)]
+    assert [
+        (uid_of(p["product"]), p["quantity"]) for p in order["product_selection"]
+    ] == [(WEEKEND, 1)]
     assert order["consumer"]["email"] == "ci.buyer.3@example.com"
     assert order["shipping_method"]["uid"] == ETICKET
     assert order["payment_method"]["uid"] == CREDITCARD
@@ -587,14 +674,20 @@ def test_order_from_basket_inherits_and_request_overrides(api):
 
 def test_order_from_the_seeded_basket_as_the_page_shows(api):
     basket = api.get(f"/baskets/{SEED_BASKET}").json
-    assert [(uid_of(p["product"]), p["quantity"]) for p in basket["product_selection"]
-            ] == [(WEEKEND, 2)]
+    assert [
+        (uid_of(p["product"]), p["quantity"]) for p in basket["product_selection"]
+    ] == [(WEEKEND, 2)]
     assert amount(basket["grand_total"]) == Decimal("11.90")
     before = availability(api, WEEKEND)
 
     # The page's example, without its trailing comma (see test_transfers.py).
-    answer = api.create({"basket": f"{UPSTREAM}/basket/{SEED_BASKET}",
-                         "payment_method": IDEAL, "shipping_method": ETICKET})
+    answer = api.create(
+        {
+            "basket": f"{UPSTREAM}/basket/{SEED_BASKET}",
+            "payment_method": IDEAL,
+            "shipping_method": ETICKET,
+        }
+    )
     assert answer.status == 201, answer
     order = read(api, answer.json["uid"])
     assert order["consumer"] == basket["consumer"]
@@ -606,31 +699,44 @@ def test_order_from_an_empty_basket(api):
     uid = api.post("/baskets", {"consumer": consumer()}).json["uid"]
     refused(api.create({"basket": uid}), 400, "EMPTY_BASKET")
     refused(api.create({"basket": "0" * 32}), 404, "NOT_FOUND")
-    answer = api.create({"basket": uid, "products": [{"product": WEEKEND,
-                                                      "quantity": 1}],
-                         "payment_method": IDEAL})
+    answer = api.create(
+        {
+            "basket": uid,
+            "products": [{"product": WEEKEND, "quantity": 1}],
+            "payment_method": IDEAL,
+        }
+    )
     assert answer.status == 201, answer
     assert answer.json["consumer"]["email"] == "ci.buyer.1@example.com"
 
 
 def test_basket_consumer_is_completed_by_the_order(api):
     partial = {"first_name": "Half", "last_name": "Filled"}
-    uid = api.post("/baskets", {"products": [{"product": WEEKEND, "quantity": 1}],
-                                "consumer": partial, "payment_method": IDEAL}
-                   ).json["uid"]
+    uid = api.post(
+        "/baskets",
+        {
+            "products": [{"product": WEEKEND, "quantity": 1}],
+            "consumer": partial,
+            "payment_method": IDEAL,
+        },
+    ).json["uid"]
     answer = api.create({"basket": uid})
     refused(answer, 400, "CONSUMER_MISSING")
     assert answer.json["message"] == "consumer.email is required"
     assert api.get(f"/baskets/{uid}").json["status"] == "open"
-    answer = api.create({"basket": uid, "consumer": {**partial,
-                                                     "email": "half@example.com"}})
+    answer = api.create(
+        {"basket": uid, "consumer": {**partial, "email": "half@example.com"}}
+    )
     assert answer.status == 201, answer
     assert answer.json["consumer"]["email"] == "half@example.com"
 
 
 def test_order_from_a_basket_of_another_application(api):
-    refused(api.create({"basket": SEED_BASKET, "payment_method": IDEAL},
-                       auth=PARTNER_B), 403, "FORBIDDEN")
+    refused(
+        api.create({"basket": SEED_BASKET, "payment_method": IDEAL}, auth=PARTNER_B),
+        403,
+        "FORBIDDEN",
+    )
     assert api.get(f"/baskets/{SEED_BASKET}").json["status"] == "open"
 
 
@@ -643,11 +749,14 @@ def test_an_order_that_is_not_a_repayment_basket(api):
 
 # -- cancellation -------------------------------------------------------------
 
+
 def test_ordercancellation_cancels_and_gives_stock_back(api):
     order = placed(api, (BACKSTAGE, 2))
     assert availability(api, BACKSTAGE) == 3
-    answer = api.post("/ordercancellation", {
-        "order": f"{UPSTREAM}/orders/{order['uid']}", "reason": "Changed my mind"})
+    answer = api.post(
+        "/ordercancellation",
+        {"order": f"{UPSTREAM}/orders/{order['uid']}", "reason": "Changed my mind"},
+    )
     assert answer.status == 200, answer
 
     order = read(api, order["uid"])
@@ -671,24 +780,31 @@ def test_ordercancellation_of_a_failed_payment(api):
     assert availability(api, BACKSTAGE) == 5
 
 
-@pytest.mark.parametrize("who, status, kind", [
-    (PARTNER_B, 403, "FORBIDDEN"),            # another application
-    (GUEST, 403, "FORBIDDEN"),                # no cancel permission
-    (None, 401, "UNAUTHORIZED"),
-])
+@pytest.mark.parametrize(
+    "who, status, kind",
+    [
+        (PARTNER_B, 403, "FORBIDDEN"),  # another application
+        (GUEST, 403, "FORBIDDEN"),  # no cancel permission
+        (None, 401, "UNAUTHORIZED"),
+    ],
+)
 def test_ordercancellation_refused_to_others(api, who, status, kind):
     order = placed(api, (BACKSTAGE, 1))
-    refused(api.post("/ordercancellation", {"order": order["uid"]}, auth=who),
-            status, kind)
+    refused(
+        api.post("/ordercancellation", {"order": order["uid"]}, auth=who), status, kind
+    )
     assert read(api, order["uid"])["status"] == "pending"
     assert availability(api, BACKSTAGE) == 4
 
 
-@pytest.mark.parametrize("body, status, kind", [
-    ({"order": SEED_COMPLETED}, 400, "BAD_REQUEST"),  # paid: refund instead
-    ({"order": "0" * 32}, 404, "NOT_FOUND"),
-    ({"reason": "no order"}, 400, "BAD_REQUEST"),
-])
+@pytest.mark.parametrize(
+    "body, status, kind",
+    [
+        ({"order": SEED_COMPLETED}, 400, "BAD_REQUEST"),  # paid: refund instead
+        ({"order": "0" * 32}, 404, "NOT_FOUND"),
+        ({"reason": "no order"}, 400, "BAD_REQUEST"),
+    ],
+)
 def test_ordercancellation_refusals(api, body, status, kind):
     refused(api.post("/ordercancellation", body), status, kind)
     assert read(api, SEED_COMPLETED)["status"] == "completed"
@@ -697,13 +813,13 @@ def test_ordercancellation_refusals(api, body, status, kind):
 def test_paid_order_cannot_be_canceled(api):
     order = placed(api, (BACKSTAGE, 1))
     api.pay(order["uid"])
-    refused(api.post("/ordercancellation", {"order": order["uid"]}), 400,
-            "BAD_REQUEST")
+    refused(api.post("/ordercancellation", {"order": order["uid"]}), 400, "BAD_REQUEST")
     assert read(api, order["uid"])["status"] == "completed"
     assert availability(api, BACKSTAGE) == 4
 
 
 # -- the clock and expiry -----------------------------------------------------
+
 
 def test_unpaid_order_expires_after_thirty_minutes(api):
     order = placed(api, (BACKSTAGE, 2))
@@ -733,7 +849,8 @@ def test_clock_read_and_set(api):
     before = api.get("/_sandbox/clock", auth=None).json
     order = placed(api, (BACKSTAGE, 1))
     later = datetime.fromisoformat(before["now"].replace("Z", "+00:00")) + timedelta(
-        hours=2)
+        hours=2
+    )
     target = later.strftime("%Y-%m-%dT%H:%M:%SZ")
     moved = api.post("/_sandbox/clock", {"now": target}, auth=None)
     assert moved.status == 200
@@ -745,8 +862,9 @@ def test_clock_read_and_set(api):
     assert created[:15] == target[:15]  # the same ten minutes, on the session clock
 
 
-@pytest.mark.parametrize("body", [{"advance": "-PT1M"}, {"advance": "soon"},
-                                  {"now": "yesterday"}])
+@pytest.mark.parametrize(
+    "body", [{"advance": "-PT1M"}, {"advance": "soon"}, {"now": "yesterday"}]
+)
 def test_clock_refuses_nonsense(api, body):
     refused(api.post("/_sandbox/clock", body, auth=None), 400, "BAD_REQUEST")
 
@@ -754,8 +872,9 @@ def test_clock_refuses_nonsense(api, body):
 def test_paid_and_free_orders_never_expire(api):
     paid = placed(api, (WEEKEND, 1))
     api.pay(paid["uid"])
-    free = api.create({"products": [{"product": FREE, "quantity": 1}],
-                       "consumer": consumer()}).json
+    free = api.create(
+        {"products": [{"product": FREE, "quantity": 1}], "consumer": consumer()}
+    ).json
     advance(api, "P1D")
     assert read(api, paid["uid"])["status"] == "completed"
     assert read(api, free["uid"])["status"] == "completed"

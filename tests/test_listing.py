@@ -47,15 +47,24 @@ def iso(value: datetime) -> str:
 
 
 def advance(api: Any, minutes: int = 1) -> datetime:
-    assert api.post("/_sandbox/clock", {"advance": f"PT{minutes}M"},
-                    auth=None).status == 200
+    assert (
+        api.post("/_sandbox/clock", {"advance": f"PT{minutes}M"}, auth=None).status
+        == 200
+    )
     return moment(api)
 
 
-def place(api: Any, product: str = WEEKEND, n: int = 1, auth: Any = "default",
-          headers: dict[str, str] | None = None, **extra: Any) -> str:
-    answer = api.create(order_body((product, 1), n=n, **extra), auth=auth,
-                        headers=headers)
+def place(
+    api: Any,
+    product: str = WEEKEND,
+    n: int = 1,
+    auth: Any = "default",
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> str:
+    answer = api.create(
+        order_body((product, 1), n=n, **extra), auth=auth, headers=headers
+    )
     assert answer.status == 201, answer
     return answer.json["uid"]  # type: ignore[no-any-return]
 
@@ -77,6 +86,7 @@ def walk(api: Any, first: str) -> list[list[str]]:
 
 
 # -- acceptance 1: five orders, three completed, page size 2 -----------------
+
 
 @pytest.fixture
 def five(api_for: Any) -> tuple[Any, list[str]]:
@@ -124,7 +134,8 @@ def test_page_past_the_end_is_the_last_page(five):
     assert uids(answer) == [two]
     assert answer.json["page"] == 2
     assert answer.json["_links"]["self"]["href"] == (
-        "http://localhost/orders?status=completed&page=9")
+        "http://localhost/orders?status=completed&page=9"
+    )
 
 
 def test_links_keep_every_filter_in_order(five):
@@ -146,8 +157,8 @@ def test_search_link_is_templated(api):
     search = api.get("/orders").json["_links"]["search"]
     assert search == {
         "href": "http://localhost/orders{?event,event__in,external_reference,status,"
-                "status__ne,status__in,created__lt,created__lte,created__gt,"
-                "created__gte,page}",
+        "status__ne,status__in,created__lt,created__lte,created__gt,"
+        "created__gte,page}",
         "templated": True,
     }
 
@@ -156,12 +167,19 @@ def test_default_page_size_is_500(api):
     answer = api.get("/orders")
     assert (answer.json["item_count"], answer.json["page"]) == (3, 1)
     assert uids(answer) == SEEDS
-    assert set(answer.json["_links"]) >= {"self", "profile", "curies", "search",
-                                          "first", "last"}
+    assert set(answer.json["_links"]) >= {
+        "self",
+        "profile",
+        "curies",
+        "search",
+        "first",
+        "last",
+    }
     assert answer.headers["Content-Type"] == "application/hal+json"
 
 
 # -- every filter, on a clock moved minute by minute --------------------------
+
 
 @pytest.fixture
 def world(api: Any) -> dict[str, Any]:
@@ -183,32 +201,36 @@ def _expected(world: dict[str, Any], names: str) -> list[str]:
     return [world[n] if n in "ABCD" else SEEDS[int(n)] for n in names]
 
 
-@pytest.mark.parametrize("query, names", [
-    ("status=completed", "A"),
-    ("status=pending", "BD"),
-    ("status=canceled", "C"),
-    ("status=cancelled", "C"),
-    ("status=COMPLETED", "A"),
-    ("status__ne=pending", "AC"),
-    ("status__in=completed,canceled", "AC"),
-    ("status__in=completed&status__in=canceled", "AC"),
-    ("status__in=completed, canceled", "AC"),
-    ("event={festival}", "ACD"),
-    ("event=" + FESTIVAL, "ACD"),
-    ("event=/events/" + FESTIVAL, "ACD"),
-    ("event={jazz}", "B"),
-    ("event__in={festival},{jazz}", "ABCD"),
-    ("event__in={festival}&event__in={jazz}", "ABCD"),
-    ("event__in={jazz}", "B"),
-    ("event={festival}&event__in={jazz}", ""),
-    ("event={festival}&status=pending", "D"),
-    ("external_reference=L-B", "B"),
-    ("external_reference=L-B&status=completed", ""),
-    ("external_reference=nope", ""),
-])
+@pytest.mark.parametrize(
+    "query, names",
+    [
+        ("status=completed", "A"),
+        ("status=pending", "BD"),
+        ("status=canceled", "C"),
+        ("status=cancelled", "C"),
+        ("status=COMPLETED", "A"),
+        ("status__ne=pending", "AC"),
+        ("status__in=completed,canceled", "AC"),
+        ("status__in=completed&status__in=canceled", "AC"),
+        ("status__in=completed, canceled", "AC"),
+        ("event={festival}", "ACD"),
+        ("event=" + FESTIVAL, "ACD"),
+        ("event=/events/" + FESTIVAL, "ACD"),
+        ("event={jazz}", "B"),
+        ("event__in={festival},{jazz}", "ABCD"),
+        ("event__in={festival}&event__in={jazz}", "ABCD"),
+        ("event__in={jazz}", "B"),
+        ("event={festival}&event__in={jazz}", ""),
+        ("event={festival}&status=pending", "D"),
+        ("external_reference=L-B", "B"),
+        ("external_reference=L-B&status=completed", ""),
+        ("external_reference=nope", ""),
+    ],
+)
 def test_filters_after_t1(world, query, names):
-    query = query.format(festival=quote(FESTIVAL_URI, safe=""),
-                         jazz=quote(JAZZ_URI, safe=""))
+    query = query.format(
+        festival=quote(FESTIVAL_URI, safe=""), jazz=quote(JAZZ_URI, safe="")
+    )
     gte = quote(iso(world["t1"]))
     answer = world["api"].get(f"/orders?{query}&created__gte={gte}")
     assert uids(answer) == _expected(world, names)
@@ -220,30 +242,39 @@ def test_external_reference_without_other_filters(world):
     assert uids(answer) == [SEED_COMPLETED]
 
 
-@pytest.mark.parametrize("op, at, names", [
-    ("gte", "t1", "ABCD"),
-    ("gt", "t1", "BCD"),
-    ("gte", "t3", "CD"),
-    ("gt", "t3", ""),
-    ("lt", "t2", "012A"),
-    ("lte", "t2", "012AB"),
-    ("lte", "t3", "012ABCD"),
-])
+@pytest.mark.parametrize(
+    "op, at, names",
+    [
+        ("gte", "t1", "ABCD"),
+        ("gt", "t1", "BCD"),
+        ("gte", "t3", "CD"),
+        ("gt", "t3", ""),
+        ("lt", "t2", "012A"),
+        ("lte", "t2", "012AB"),
+        ("lte", "t3", "012ABCD"),
+    ],
+)
 def test_created_bounds(world, op, at, names):
     answer = world["api"].get(f"/orders?created__{op}={quote(iso(world[at]))}")
     assert uids(answer) == _expected(world, names)
 
 
-@pytest.mark.parametrize("offset", [
-    timezone(timedelta(hours=2)), timezone(timedelta(hours=-5)),
-    timezone(timedelta(hours=5, minutes=30)), UTC,
-])
+@pytest.mark.parametrize(
+    "offset",
+    [
+        timezone(timedelta(hours=2)),
+        timezone(timedelta(hours=-5)),
+        timezone(timedelta(hours=5, minutes=30)),
+        UTC,
+    ],
+)
 @pytest.mark.parametrize("encode_plus", [True, False])
 def test_datetimes_with_any_offset(world, offset, encode_plus):
     local = world["t2"].astimezone(offset).isoformat()
     sent = local.replace("+", "%2B") if encode_plus else local  # '+' -> ' '
-    answer = world["api"].get(f"/orders?created__gte={sent}&created__lte="
-                              + quote(iso(world["t3"])))
+    answer = world["api"].get(
+        f"/orders?created__gte={sent}&created__lte=" + quote(iso(world["t3"]))
+    )
     assert uids(answer) == _expected(world, "BCD")
 
 
@@ -251,31 +282,37 @@ def test_date_only_and_compact_offsets(world):
     day = world["t1"].strftime("%Y-%m-%d")
     api = world["api"]
     assert _expected(world, "ABCD") == [
-        u for u in uids(api.get(f"/orders?created__gte={day}")) if u not in SEEDS]
+        u for u in uids(api.get(f"/orders?created__gte={day}")) if u not in SEEDS
+    ]
     compact = world["t2"].astimezone(timezone(timedelta(hours=1)))
     text = compact.strftime("%Y-%m-%dT%H:%M:%S+0100")
     assert uids(api.get(f"/orders?created__gte={text}")) == _expected(world, "BCD")
 
 
-@pytest.mark.parametrize("query, name", [
-    ("status=shipped", "status"),
-    ("status__ne=paid", "status__ne"),
-    ("status__in=completed,bogus", "status__in"),
-    ("status__in=", "status__in"),
-    ("status__in=completed,", "status__in"),
-    ("status=completed&status=pending", "status"),
-    ("status=", "status"),
-    ("event=not-an-event", "event"),
-    ("event__in=" + FESTIVAL + ",nope", "event__in"),
-    ("created__gte=yesterday", "created__gte"),
-    ("created__lt=2024-13-01T00:00:00Z", "created__lt"),
-    ("created__gt=2024-01-01T00:00:00Z&created__gt=2024-01-02T00:00:00Z",
-     "created__gt"),
-    ("external_reference=a&external_reference=b", "external_reference"),
-    ("state=completed", "state"),
-    ("page=0", "page"),
-    ("page=two", "page"),
-])
+@pytest.mark.parametrize(
+    "query, name",
+    [
+        ("status=shipped", "status"),
+        ("status__ne=paid", "status__ne"),
+        ("status__in=completed,bogus", "status__in"),
+        ("status__in=", "status__in"),
+        ("status__in=completed,", "status__in"),
+        ("status=completed&status=pending", "status"),
+        ("status=", "status"),
+        ("event=not-an-event", "event"),
+        ("event__in=" + FESTIVAL + ",nope", "event__in"),
+        ("created__gte=yesterday", "created__gte"),
+        ("created__lt=2024-13-01T00:00:00Z", "created__lt"),
+        (
+            "created__gt=2024-01-01T00:00:00Z&created__gt=2024-01-02T00:00:00Z",
+            "created__gt",
+        ),
+        ("external_reference=a&external_reference=b", "external_reference"),
+        ("state=completed", "state"),
+        ("page=0", "page"),
+        ("page=two", "page"),
+    ],
+)
 def test_bad_filter_values_are_400_naming_the_parameter(api, query, name):
     answer = api.get(f"/orders?{query}")
     assert (answer.status, answer.json["type"]) == (400, "BAD_REQUEST"), answer
@@ -285,6 +322,7 @@ def test_bad_filter_values_are_400_naming_the_parameter(api, query, name):
 
 
 # -- case 18: list filters, repeated keys versus commas -----------------------
+
 
 def test_case_18_list_filters(api):
     assert api.post("/_sandbox/clock", {"freeze": True}, auth=None).status == 200
@@ -297,10 +335,14 @@ def test_case_18_list_filters(api):
     for uid in canceled:
         cancel(api, uid)
     since = f"&created__gte={t0}"
-    assert uids(api.get("/orders?status__in=pending,completed" + since)) == \
-        pending + completed
-    assert uids(api.get("/orders?status__in=pending&status__in=completed" + since)) \
+    assert (
+        uids(api.get("/orders?status__in=pending,completed" + since))
         == pending + completed
+    )
+    assert (
+        uids(api.get("/orders?status__in=pending&status__in=completed" + since))
+        == pending + completed
+    )
     repeated = api.get("/orders?status=pending&status=completed" + since)
     assert (repeated.status, repeated.json["type"]) == (400, "BAD_REQUEST")
     assert "'status'" in repeated.json["message"]
@@ -313,6 +355,7 @@ def test_case_18_list_filters(api):
 
 
 # -- visibility ---------------------------------------------------------------
+
 
 def test_basic_sees_the_applications_own_orders(world):
     api = world["api"]
@@ -344,8 +387,7 @@ def test_cognito_token_sees_only_its_users_orders(world):
     assert uids(other) == []
     pending = api.get("/orders?status=pending", auth=None, headers=COGNITO_1)
     assert uids(pending) == [world["D"]]
-    assert uids(api.get("/orders?status=completed", auth=None, headers=COGNITO_1)) \
-        == []
+    assert uids(api.get("/orders?status=completed", auth=None, headers=COGNITO_1)) == []
 
 
 def test_bearer_sees_the_orders_it_created(api):
@@ -356,19 +398,23 @@ def test_bearer_sees_the_orders_it_created(api):
     assert api.get(f"/orders/{mine}").status == 403
 
 
-@pytest.mark.parametrize("auth, headers, status, kind", [
-    (None, None, 401, "UNAUTHORIZED"),
-    (GUEST, None, 403, "FORBIDDEN"),
-    (None, {"Order-Token": "seed-order-token-completed"}, 403, "FORBIDDEN"),
-    (None, {"Cognito-Token": "nobody"}, 401, "UNAUTHORIZED"),
-    ({"Authorization": "Basic partner:wrong"}, None, 401, "UNAUTHORIZED"),
-])
+@pytest.mark.parametrize(
+    "auth, headers, status, kind",
+    [
+        (None, None, 401, "UNAUTHORIZED"),
+        (GUEST, None, 403, "FORBIDDEN"),
+        (None, {"Order-Token": "seed-order-token-completed"}, 403, "FORBIDDEN"),
+        (None, {"Cognito-Token": "nobody"}, 401, "UNAUTHORIZED"),
+        ({"Authorization": "Basic partner:wrong"}, None, 401, "UNAUTHORIZED"),
+    ],
+)
 def test_who_may_not_list(api, auth, headers, status, kind):
     answer = api.get("/orders", auth=auth, headers=headers)
     assert (answer.status, answer.json["type"]) == (status, kind)
 
 
 # -- case 9: stable order when orders share a timestamp ------------------------
+
 
 def test_case_9_same_timestamp_pages_are_stable(api_for):
     api = api_for(page_size=10)
@@ -397,8 +443,9 @@ def test_case_9_same_timestamp_pages_are_stable(api_for):
 
 def test_generated_orders_list_in_creation_order(api_for):
     api = api_for(page_size=3)
-    answer = api.post("/_sandbox/generate", {"orders": 7, "status": "completed"},
-                      auth=None)
+    answer = api.post(
+        "/_sandbox/generate", {"orders": 7, "status": "completed"}, auth=None
+    )
     assert answer.status == 201, answer
     assert (answer.json["generated"], answer.json["orders"]) == (7, 10)
     listed = api.get("/orders?status=completed&page=3")
@@ -409,19 +456,25 @@ def test_generated_orders_list_in_creation_order(api_for):
 
 # -- against a real server: raw '+' and the whole walk ------------------------
 
+
 def test_live_server_plus_in_query_and_paging(live_server):
     session = "listing-live"
     headers = {**PARTNER, "Sandbox-Session": session}
     requests.post(f"{live_server}/_sandbox/reset", headers=headers, timeout=30)
     created = []
     for n in range(3):
-        answer = requests.post(f"{live_server}/orders", json=order_body(
-            (WEEKEND, 1), n=n, external_reference="LIVE-1"), headers=headers,
-            timeout=30)
+        answer = requests.post(
+            f"{live_server}/orders",
+            json=order_body((WEEKEND, 1), n=n, external_reference="LIVE-1"),
+            headers=headers,
+            timeout=30,
+        )
         assert answer.status_code == 201
         created.append(answer.json()["uid"])
-    raw = f"{live_server}/orders?external_reference=LIVE-1" \
-          "&created__gte=2000-01-01T02:00:00+02:00"
+    raw = (
+        f"{live_server}/orders?external_reference=LIVE-1"
+        "&created__gte=2000-01-01T02:00:00+02:00"
+    )
     answer = requests.get(raw, headers=headers, timeout=30)
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -431,29 +484,52 @@ def test_live_server_plus_in_query_and_paging(live_server):
 
 # -- POST /_sandbox/generate ----------------------------------------------------
 
-@pytest.mark.parametrize("status, listed", [
-    ("completed", "completed"), ("pending", "pending"), ("failed", "pending"),
-    ("canceled", "canceled"),
-])
+
+@pytest.mark.parametrize(
+    "status, listed",
+    [
+        ("completed", "completed"),
+        ("pending", "pending"),
+        ("failed", "pending"),
+        ("canceled", "canceled"),
+    ],
+)
 def test_generate_brings_orders_to_their_status(api, status, listed):
     stock = api.get(f"/products/{WEEKEND}").json["availability"]
-    answer = api.post("/_sandbox/generate", {"orders": 4, "status": status,
-                                             "product": WEEKEND}, auth=None)
+    answer = api.post(
+        "/_sandbox/generate",
+        {"orders": 4, "status": status, "product": WEEKEND},
+        auth=None,
+    )
     assert answer.status == 201, answer
     order = api.get(f"/orders/{answer.json['last']}").json
     assert order["status"] == listed
     assert order["consumer"]["email"].endswith("@example.com")
     assert api.get(f"/products/{WEEKEND}").json["availability"] == stock
-    assert len([m for m in api.get("/_sandbox/emails", auth=None).json["emails"]
-                if m["kind"] == "order_confirmation"]) == 3  # the seeds' only
+    assert (
+        len(
+            [
+                m
+                for m in api.get("/_sandbox/emails", auth=None).json["emails"]
+                if m["kind"] == "order_confirmation"
+            ]
+        )
+        == 3
+    )  # the seeds' only
     assert api.create(order_body((WEEKEND, 1))).status == 201
 
 
-@pytest.mark.parametrize("body", [
-    {}, {"orders": 0}, {"orders": 1, "status": "shipped"},
-    {"orders": 1, "product": "5ea7ed005ea7ed005ea7ed005ea7ed00"},  # seated
-    {"orders": 1, "application": "guest"}, {"orders": 1, "colour": "red"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"orders": 0},
+        {"orders": 1, "status": "shipped"},
+        {"orders": 1, "product": "5ea7ed005ea7ed005ea7ed005ea7ed00"},  # seated
+        {"orders": 1, "application": "guest"},
+        {"orders": 1, "colour": "red"},
+    ],
+)
 def test_generate_refusals_store_nothing(api, body):
     answer = api.post("/_sandbox/generate", body, auth=None)
     assert (answer.status, answer.json["type"]) == (400, "BAD_REQUEST"), answer
@@ -464,6 +540,7 @@ def test_generate_is_locked_by_the_admin_token(api_for):
     api = api_for(admin_token="s3cret")
     body = {"orders": 2}
     assert api.post("/_sandbox/generate", body, auth=None).status == 401
-    answer = api.post("/_sandbox/generate", body, auth=None,
-                      headers={"Sandbox-Admin-Token": "s3cret"})
+    answer = api.post(
+        "/_sandbox/generate", body, auth=None, headers={"Sandbox-Admin-Token": "s3cret"}
+    )
     assert answer.status == 201

@@ -24,10 +24,16 @@ TOTALS = ("product_total", "service_costs", "grand_total")
 # The orders page's own PUT example.
 PAGE_CHANGE = {
     "consumer": {
-        "first_name": "John", "last_name": "Doe", "date_of_birth": "1986-12-30",
-        "email": "john.doe@paylogic.eu", "gender": 1,
-        "address": "Nieuwe Boteringestraat 28", "postal_code": "9716 JJ",
-        "city": "Groningen", "country": "NL", "ip": "192.168.1.1",
+        "first_name": "John",
+        "last_name": "Doe",
+        "date_of_birth": "1986-12-30",
+        "email": "john.doe@paylogic.eu",
+        "gender": 1,
+        "address": "Nieuwe Boteringestraat 28",
+        "postal_code": "9716 JJ",
+        "city": "Groningen",
+        "country": "NL",
+        "ip": "192.168.1.1",
     },
     "shipping_consumer": {"address": "Javastraat 122", "city": "Den Haag"},
 }
@@ -47,8 +53,11 @@ def test_merchant_changes_consumer_and_shipping_consumer(api):
     assert answer.status == 200, answer
     assert answer.json["consumer"] == PAGE_CHANGE["consumer"]
     assert answer.json["shipping_consumer"] == {
-        "address": "Javastraat 122", "postal_code": "9716 JJ", "city": "Den Haag",
-        "country": "NL"}
+        "address": "Javastraat 122",
+        "postal_code": "9716 JJ",
+        "city": "Den Haag",
+        "country": "NL",
+    }
     after = api.get(f"/orders/{uid}").json  # read back by the partner
     assert after["consumer"] == PAGE_CHANGE["consumer"]
     assert after["shipping_consumer"] == answer.json["shipping_consumer"]
@@ -75,23 +84,39 @@ def test_case_5_a_new_consumer_is_read_back(api):
 def test_only_shipping_consumer(api):
     uid = completed(api)
     consumer = api.get(f"/orders/{uid}").json["consumer"]
-    answer = api.put(f"/orders/{uid}", {"shipping_consumer": {
-        "first_name": "Post", "address": "Kade 1", "city": "Delft"}}, auth=MERCHANT)
+    answer = api.put(
+        f"/orders/{uid}",
+        {
+            "shipping_consumer": {
+                "first_name": "Post",
+                "address": "Kade 1",
+                "city": "Delft",
+            }
+        },
+        auth=MERCHANT,
+    )
     assert answer.status == 200
     assert answer.json["consumer"] == consumer
     assert answer.json["shipping_consumer"] == {
-        "first_name": "Post", "address": "Kade 1", "city": "Delft", "country": "NL"}
+        "first_name": "Post",
+        "address": "Kade 1",
+        "city": "Delft",
+        "country": "NL",
+    }
 
 
-@pytest.mark.parametrize("auth, status, kind", [
-    (PARTNER, 403, "FORBIDDEN"),
-    (PARTNER_B, 403, "FORBIDDEN"),
-    (GUEST, 403, "FORBIDDEN"),
-    (BEARER, 403, "FORBIDDEN"),
-    ({"Cognito-Token": "cognito-user-1"}, 401, "UNAUTHORIZED"),
-    (None, 401, "UNAUTHORIZED"),
-    (basic("merchant", "wrong"), 401, "UNAUTHORIZED"),
-])
+@pytest.mark.parametrize(
+    "auth, status, kind",
+    [
+        (PARTNER, 403, "FORBIDDEN"),
+        (PARTNER_B, 403, "FORBIDDEN"),
+        (GUEST, 403, "FORBIDDEN"),
+        (BEARER, 403, "FORBIDDEN"),
+        ({"Cognito-Token": "cognito-user-1"}, 401, "UNAUTHORIZED"),
+        (None, 401, "UNAUTHORIZED"),
+        (basic("merchant", "wrong"), 401, "UNAUTHORIZED"),
+    ],
+)
 def test_who_may_not_change(api, auth, status, kind):
     before = api.get(f"/orders/{SEED_COMPLETED}").json
     answer = api.put(f"/orders/{SEED_COMPLETED}", PAGE_CHANGE, auth=auth)
@@ -120,12 +145,15 @@ def test_canceled_order_cannot_be_modified(api):
     assert (answer.status, answer.json["type"]) == (400, "ORDER_CANNOT_BE_MODIFIED")
 
 
-@pytest.mark.parametrize("body, path", [
-    ({}, "$"),
-    ({"consumer": {"email": 5}}, "$.consumer.email"),
-    ({"consumer": {"gender": 7}}, "$.consumer.gender"),
-    ({"products": []}, "$"),
-])
+@pytest.mark.parametrize(
+    "body, path",
+    [
+        ({}, "$"),
+        ({"consumer": {"email": 5}}, "$.consumer.email"),
+        ({"consumer": {"gender": 7}}, "$.consumer.gender"),
+        ({"products": []}, "$"),
+    ],
+)
 def test_bad_bodies_change_nothing(api, body, path):
     before = api.get(f"/orders/{SEED_COMPLETED}").json
     answer = api.put(f"/orders/{SEED_COMPLETED}", body, auth=MERCHANT)

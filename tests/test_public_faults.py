@@ -43,17 +43,22 @@ from tests.helpers import (
 
 BIN = Path(sys.executable).parent
 ORIGIN = "https://shop.partner-example.test"
-PROXY = {"X-Forwarded-Proto": "https",
-         "X-Forwarded-Host": "sandbox.partner-ci.example.net",
-         "X-Forwarded-Port": "443"}
+PROXY = {
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Host": "sandbox.partner-ci.example.net",
+    "X-Forwarded-Port": "443",
+}
 PROXIED = "https://sandbox.partner-ci.example.net/"
 
 
 def create_body(n: int, products: list[tuple[str, int]], case: str) -> dict[str, Any]:
     """CREATE(n, products) of the cases."""
-    return {"products": [{"product": uid, "quantity": q} for uid, q in products],
-            "consumer": consumer(n), "payment_method": IDEAL,
-            "external_reference": f"ci-{case}-{n}"}
+    return {
+        "products": [{"product": uid, "quantity": q} for uid, q in products],
+        "consumer": consumer(n),
+        "payment_method": IDEAL,
+        "external_reference": f"ci-{case}-{n}",
+    }
 
 
 def hrefs(node: Any) -> list[str]:
@@ -78,19 +83,30 @@ def _with_base(send: Any, base: str) -> Any:
     def request(method: str, path: str, **kwargs: Any) -> Any:
         kwargs.setdefault("timeout", 30)
         return send(method, base + path, **kwargs)
+
     return request
 
 
 # -- 1. state in one worker's memory ------------------------------------------
 
-@pytest.mark.parametrize("command", [
-    ["shopping-sandbox", "serve", "--workers", "4", "--port", "0"],
-    ["gunicorn", "-w", "4", "-b", "127.0.0.1:0", "sandbox.wsgi:app"],
-], ids=["cli", "gunicorn"])
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["shopping-sandbox", "serve", "--workers", "4", "--port", "0"],
+        ["gunicorn", "-w", "4", "-b", "127.0.0.1:0", "sandbox.wsgi:app"],
+    ],
+    ids=["cli", "gunicorn"],
+)
 def test_case_1_several_workers_are_refused(command):
-    done = subprocess.run([str(BIN / command[0]), *command[1:]], capture_output=True,
-                          text=True, timeout=60, cwd=Path(__file__).parent.parent,
-                          env={**os.environ, "SANDBOX_LOG_LEVEL": "WARNING"})
+    done = subprocess.run(
+        [str(BIN / command[0]), *command[1:]],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).parent.parent,
+        env={**os.environ, "SANDBOX_LOG_LEVEL": "WARNING"},
+    )
     assert done.returncode != 0
     said = done.stdout + done.stderr
     assert "4 workers" in said and "one worker" in said, said[-2000:]
@@ -111,22 +127,38 @@ def test_case_1_state_and_order_token_shared_by_every_thread(live_server):
 
     with ThreadPoolExecutor(8) as pool:
         reads = list(pool.map(read, range(20)))
-        lists = list(pool.map(lambda _: http.get(
-            "/orders", params={"external_reference": "ci-xw-0001"}), range(10)))
-        by_token = list(pool.map(lambda _: http.get(
-            f"/orders/{uid}", headers={"Authorization": "", "Order-Token": token}),
-            range(20)))
+        lists = list(
+            pool.map(
+                lambda _: http.get(
+                    "/orders", params={"external_reference": "ci-xw-0001"}
+                ),
+                range(10),
+            )
+        )
+        by_token = list(
+            pool.map(
+                lambda _: http.get(
+                    f"/orders/{uid}",
+                    headers={"Authorization": "", "Order-Token": token},
+                ),
+                range(20),
+            )
+        )
     for answer in reads + by_token:
         assert answer.status_code == 200
         got = answer.json()
         assert (got["uid"], got["status"], got["grand_total"]) == (
-            uid, order["status"], order["grand_total"])
+            uid,
+            order["status"],
+            order["grand_total"],
+        )
     for answer in lists:
         assert answer.status_code == 200
         assert [o["uid"] for o in answer.json()["_embedded"]["shop:order"]] == [uid]
 
 
 # -- 2. parallel CI runs ------------------------------------------------------
+
 
 def test_case_2_parallel_runs_do_not_touch_each_other(app):
     from tests.conftest import Api
@@ -137,9 +169,11 @@ def test_case_2_parallel_runs_do_not_touch_each_other(app):
     created = b.create(create_body(1, [(SHIRT, 1)], "2"))
     assert created.status == 201
     ub = created.json["uid"]
-    armed = a.post("/_sandbox/rules", {"action": "orders.create",
-                                       "error": "CAPTCHA_RATE_LIMIT_REACHED",
-                                       "times": 1}, auth=None)
+    armed = a.post(
+        "/_sandbox/rules",
+        {"action": "orders.create", "error": "CAPTCHA_RATE_LIMIT_REACHED", "times": 1},
+        auth=None,
+    )
     assert armed.status == 201
     assert b.create(create_body(2, [(SHIRT, 1)], "2")).status == 201
     refused = a.create(create_body(3, [(SHIRT, 1)], "2"))
@@ -151,6 +185,7 @@ def test_case_2_parallel_runs_do_not_touch_each_other(app):
 
 
 # -- 4. the last tickets sold more than once ----------------------------------
+
 
 @pytest.mark.parametrize("stock, buyers, quantity, sold", [(2, 10, 1, 2), (1, 5, 2, 0)])
 def test_case_4_last_tickets_are_sold_once(live_server, stock, buyers, quantity, sold):
@@ -172,14 +207,17 @@ def test_case_4_last_tickets_are_sold_once(live_server, stock, buyers, quantity,
     left = http.get(f"/products/{BACKSTAGE}").json()["availability"]
     assert left == stock - sold * quantity >= 0
     orders = http.get("/orders", params={"event": FESTIVAL}).json()
-    with_pass = [o for o in orders["_embedded"]["shop:order"]
-                 if any(line["product"].endswith(BACKSTAGE)
-                        for line in o["product_selection"])
-                 and (o["external_reference"] or "").startswith("ci-4")]
+    with_pass = [
+        o
+        for o in orders["_embedded"]["shop:order"]
+        if any(line["product"].endswith(BACKSTAGE) for line in o["product_selection"])
+        and (o["external_reference"] or "").startswith("ci-4")
+    ]
     assert len(with_pass) == sold
 
 
 # -- 5. responses built from the request --------------------------------------
+
 
 def test_case_5_responses_come_from_the_request(api):
     first = api.create(create_body(1, [(SHIRT, 3), (DRINKS, 1)], "5"))
@@ -188,9 +226,12 @@ def test_case_5_responses_come_from_the_request(api):
     assert amount(one["product_total"]) == Decimal("64.32")
     costs = amount(one["payment_method"]["costs"])
     assert amount(one["grand_total"]) == (
-        amount(one["product_total"]) + amount(one["service_costs"]) + costs)
-    assert [(line["product"].rsplit("/", 1)[1], line["quantity"])
-            for line in one["product_selection"]] == [(SHIRT, 3), (DRINKS, 1)]
+        amount(one["product_total"]) + amount(one["service_costs"]) + costs
+    )
+    assert [
+        (line["product"].rsplit("/", 1)[1], line["quantity"])
+        for line in one["product_selection"]
+    ] == [(SHIRT, 3), (DRINKS, 1)]
     assert one["consumer"]["email"] == "ci.buyer.1@example.com"
     assert one["external_reference"] == "ci-5-1"
 
@@ -203,21 +244,28 @@ def test_case_5_responses_come_from_the_request(api):
     # Every field equal; only the embedded products' live availability moved,
     # since order two took a shirt.
     assert {k: v for k, v in read.items() if k != "_embedded"} == {
-        k: v for k, v in one.items() if k != "_embedded"}
+        k: v for k, v in one.items() if k != "_embedded"
+    }
     assert [p["uid"] for p in read["_embedded"]["shop:product"]] == [SHIRT, DRINKS]
     # Upstream lets only a merchant change the consumer, of a completed order.
     assert api.pay(one["uid"]).status == 200
-    changed = api.put(f"/orders/{one['uid']}", {"consumer": {
-        "email": "ci.buyer.9@example.com", "first_name": "Nieuwe"}}, auth=MERCHANT)
+    changed = api.put(
+        f"/orders/{one['uid']}",
+        {"consumer": {"email": "ci.buyer.9@example.com", "first_name": "Nieuwe"}},
+        auth=MERCHANT,
+    )
     assert changed.status == 200, changed
     again = api.get(f"/orders/{one['uid']}").json
     assert (again["consumer"]["email"], again["consumer"]["first_name"]) == (
-        "ci.buyer.9@example.com", "Nieuwe")
+        "ci.buyer.9@example.com",
+        "Nieuwe",
+    )
     for total in ("product_total", "service_costs", "grand_total"):
         assert again[total] == one[total]
 
 
 # -- 7. money as Decimal ------------------------------------------------------
+
 
 def test_case_7_money_is_exact(api):
     first = api.create(create_body(1, [(DRINKS, 3)], "7"))
@@ -229,8 +277,12 @@ def test_case_7_money_is_exact(api):
     second = api.create(create_body(2, [(SHIRT, 3), (DRINKS, 3)], "7"))
     body = second.json
     assert amount(body["product_total"]) == Decimal("73.02")
-    rest = (amount(body["grand_total"]) - amount(body["product_total"])
-            - amount(body["service_costs"]) - amount(body["payment_method"]["costs"]))
+    rest = (
+        amount(body["grand_total"])
+        - amount(body["product_total"])
+        - amount(body["service_costs"])
+        - amount(body["payment_method"]["costs"])
+    )
     assert rest == Decimal("0.00")
 
     listed = api.get("/orders?external_reference=ci-7-2")
@@ -246,11 +298,16 @@ def test_case_7_money_is_exact(api):
 
 # -- 9. stable pagination -----------------------------------------------------
 
+
 def test_case_9_pages_are_stable_when_orders_share_a_timestamp(api_for):
     api = api_for(page_size=10)
     # Past the seeded orders' second, then frozen: 25 orders, one created_date.
-    assert api.post("/_sandbox/clock", {"advance": "PT1M", "freeze": True},
-                    auth=None).status == 200
+    assert (
+        api.post(
+            "/_sandbox/clock", {"advance": "PT1M", "freeze": True}, auth=None
+        ).status
+        == 200
+    )
     t0 = api.get("/_sandbox/clock", auth=None).json["now"]
     for n in range(25):
         assert api.create(create_body(n, [(SHIRT, 1)], "9")).status == 201
@@ -277,6 +334,7 @@ def test_case_9_pages_are_stable_when_orders_share_a_timestamp(api_for):
 
 
 # -- 11. links behind a proxy -------------------------------------------------
+
 
 def test_case_11_links_follow_the_forwarded_address(api_for):
     api = api_for(page_size=1)
@@ -307,6 +365,7 @@ def test_case_11_forwarded_headers_ignored_without_proxy_trust(api_for):
 
 # -- 12. JSON for every error status ------------------------------------------
 
+
 def test_case_12_errors_are_json_never_html(api):
     uid = api.create(create_body(1, [(SHIRT, 1)], "12")).json["uid"]
     answers = {
@@ -322,8 +381,11 @@ def test_case_12_errors_are_json_never_html(api):
     allow = answers["DELETE order"][0].headers["Allow"]
     assert {"GET", "PUT"} <= {m.strip() for m in allow.split(",")}
 
-    api.post("/_sandbox/rules", {"action": "orders.read",
-                                 "error": "INTERNAL_SERVER_ERROR"}, auth=None)
+    api.post(
+        "/_sandbox/rules",
+        {"action": "orders.read", "error": "INTERNAL_SERVER_ERROR"},
+        auth=None,
+    )
     crashed = api.get(f"/orders/{uid}")
     assert crashed.status == 500
     assert crashed.json["type"] == "INTERNAL_SERVER_ERROR"
@@ -331,6 +393,7 @@ def test_case_12_errors_are_json_never_html(api):
 
 
 # -- 13. malformed JSON and media types ---------------------------------------
+
 
 def test_case_13_bodies_that_are_not_an_order_object(api):
     valid = json.dumps(create_body(1, [(SHIRT, 1)], "13"))
@@ -347,41 +410,61 @@ def test_case_13_bodies_that_are_not_an_order_object(api):
         assert refused.status == 400, text
         assert refused.headers["Content-Type"] == "application/json"
     assert api.get("/orders").json["item_count"] == before
-    charset = api.post("/orders", data=valid,
-                       content_type="application/json; charset=utf-8")
+    charset = api.post(
+        "/orders", data=valid, content_type="application/json; charset=utf-8"
+    )
     assert charset.status == 201
 
 
 # -- 15. CORS preflight for browser shops -------------------------------------
 
-@pytest.mark.parametrize("path, method", [
-    ("/orders", "POST"), ("/orders/{uid}", "PUT"), ("/orders/{uid}/repayment", "POST"),
-])
+
+@pytest.mark.parametrize(
+    "path, method",
+    [
+        ("/orders", "POST"),
+        ("/orders/{uid}", "PUT"),
+        ("/orders/{uid}/repayment", "POST"),
+    ],
+)
 def test_case_15_preflight_needs_no_credentials(api, path, method):
-    answer = api.request("OPTIONS", path.format(uid=SEED_FAILED), auth=None, headers={
-        "Origin": ORIGIN, "Access-Control-Request-Method": method,
-        "Access-Control-Request-Headers":
-            "authorization, content-type, cognito-token, order-token"})
+    answer = api.request(
+        "OPTIONS",
+        path.format(uid=SEED_FAILED),
+        auth=None,
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": (
+                "authorization, content-type, cognito-token, order-token"
+            ),
+        },
+    )
     assert answer.status in (200, 204)
     assert answer.headers["Access-Control-Allow-Origin"] in (ORIGIN, "*")
     assert method in answer.headers["Access-Control-Allow-Methods"]
-    allowed = {h.strip().lower() for h in
-               answer.headers["Access-Control-Allow-Headers"].split(",")}
+    allowed = {
+        h.strip().lower()
+        for h in answer.headers["Access-Control-Allow-Headers"].split(",")
+    }
     assert {"authorization", "content-type", "cognito-token", "order-token"} <= allowed
 
 
 def test_case_15_cors_headers_on_answers_and_errors(api):
-    created = api.create(create_body(1, [(SHIRT, 1)], "15"), auth=BEARER,
-                         headers={"Origin": ORIGIN})
+    created = api.create(
+        create_body(1, [(SHIRT, 1)], "15"), auth=BEARER, headers={"Origin": ORIGIN}
+    )
     assert created.status == 201
     assert created.headers["Access-Control-Allow-Origin"] == ORIGIN
-    refused = api.get(f"/orders/{created.json['uid']}", auth=None,
-                      headers={"Origin": ORIGIN})
+    refused = api.get(
+        f"/orders/{created.json['uid']}", auth=None, headers={"Origin": ORIGIN}
+    )
     assert (refused.status, refused.json["type"]) == (401, "UNAUTHORIZED")
     assert refused.headers["Access-Control-Allow-Origin"] == ORIGIN
 
 
 # -- 16. trailing slashes -----------------------------------------------------
+
 
 def test_case_16_trailing_slash_is_the_same_resource(app):
     from tests.conftest import Api
@@ -393,20 +476,27 @@ def test_case_16_trailing_slash_is_the_same_resource(app):
     assert api.get("/orders/").json == api.get("/orders").json
     assert api.get(f"/orders/{uid}/").json == api.get(f"/orders/{uid}").json
     slash, plain = (Api(app, f"case16-{uuid.uuid4().hex[:8]}") for _ in range(2))
-    repaid = [client.post(f"/orders/{SEED_FAILED}/repayment{end}")
-              for client, end in ((slash, "/"), (plain, ""))]
+    repaid = [
+        client.post(f"/orders/{SEED_FAILED}/repayment{end}")
+        for client, end in ((slash, "/"), (plain, ""))
+    ]
     assert repaid[0].status == repaid[1].status == 200
     assert [a.json["checkout_url"].split("&sandbox_session")[0] for a in repaid] == [
-        repaid[1].json["checkout_url"].split("&sandbox_session")[0]] * 2
+        repaid[1].json["checkout_url"].split("&sandbox_session")[0]
+    ] * 2
 
 
 # -- 18. list filters ---------------------------------------------------------
 
+
 def test_case_18_multi_value_filters(api):
     api.post("/_sandbox/clock", {"advance": "PT1M"}, auth=None)
     t0 = api.get("/_sandbox/clock", auth=None).json["now"]
-    made: dict[str, set[str]] = {"pending": set(), "completed": set(),
-                                 "canceled": set()}
+    made: dict[str, set[str]] = {
+        "pending": set(),
+        "completed": set(),
+        "canceled": set(),
+    }
     for n in range(6):
         uid = api.create(create_body(n, [(SHIRT, 1)], "18")).json["uid"]
         status = list(made)[n % 3]
@@ -433,6 +523,7 @@ def test_case_18_multi_value_filters(api):
 
 # -- 19. body size limits -----------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def served(app: Any) -> Any:
     """The sandbox as deployed: ``shopping-sandbox serve`` (gunicorn), a free port.
@@ -442,8 +533,11 @@ def served(app: Any) -> Any:
     """
     process = subprocess.Popen(
         [str(BIN / "shopping-sandbox"), "serve", "--host", "127.0.0.1", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        env={**os.environ, "SANDBOX_LOG_LEVEL": "WARNING"})
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "SANDBOX_LOG_LEVEL": "WARNING"},
+    )
     try:
         assert process.stdout is not None
         base = process.stdout.readline().strip()
@@ -470,13 +564,17 @@ def test_case_19_body_limits(served):
     assert answer[0] == 413 and answer[1]["type"] == "REQUEST_ENTITY_TOO_LARGE"
     assert time.monotonic() - started < 2
     for n in range(8):
-        assert http.post("/orders", json=create_body(n, [(SHIRT, 1)], "19")
-                         ).status_code == 201
+        assert (
+            http.post("/orders", json=create_body(n, [(SHIRT, 1)], "19")).status_code
+            == 201
+        )
     under = create_body(1, [(SHIRT, 1)], "19")
     under["external_reference"] = "x" * (limit - len(json.dumps(under)) - 100)
     refused = http.post("/orders", json=under)
     assert (refused.status_code, refused.json()["type"]) == (
-        400, "CONSTRAINT_VIOLATION")
+        400,
+        "CONSTRAINT_VIOLATION",
+    )
     chunked = _post_raw(live_server, raw, chunked=True)
     assert chunked[0] == 413 and chunked[1]["type"] == "REQUEST_ENTITY_TOO_LARGE"
 
@@ -484,16 +582,21 @@ def test_case_19_body_limits(served):
 def _post_raw(base: str, raw: bytes, chunked: bool) -> tuple[int, Any]:
     """POST /orders over a bare socket, reading the answer while still sending."""
     host, port = base.removeprefix("http://").split(":")
-    head = (f"POST /orders HTTP/1.1\r\nHost: {host}\r\n"
-            "Authorization: Basic partner:partner-secret\r\n"
-            "Content-Type: application/json\r\nConnection: close\r\n")
-    head += "Transfer-Encoding: chunked\r\n" if chunked else \
-        f"Content-Length: {len(raw)}\r\n"
+    head = (
+        f"POST /orders HTTP/1.1\r\nHost: {host}\r\n"
+        "Authorization: Basic partner:partner-secret\r\n"
+        "Content-Type: application/json\r\nConnection: close\r\n"
+    )
+    head += (
+        "Transfer-Encoding: chunked\r\n"
+        if chunked
+        else f"Content-Length: {len(raw)}\r\n"
+    )
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         sock.sendall((head + "\r\n").encode())
         try:
             for start in range(0, len(raw), 65536):
-                piece = raw[start:start + 65536]
+                piece = raw[start : start + 65536]
                 if chunked:
                     piece = b"%x\r\n%s\r\n" % (len(piece), piece)
                 sock.sendall(piece)
@@ -518,10 +621,15 @@ def _recv(sock: socket.socket) -> bytes:
 
 # -- unicode and limits -------------------------------------------------------
 
+
 def test_unicode_round_trips_and_lengths_count_characters(api):
     body = create_body(1, [(SHIRT, 1)], "u")
-    body["consumer"].update(first_name="🎟" * 255, last_name="Łukasiewicz-山田 Zoë",
-                            city="Αθήνα", address="Straße 1, 東京")
+    body["consumer"].update(
+        first_name="🎟" * 255,
+        last_name="Łukasiewicz-山田 Zoë",
+        city="Αθήνα",
+        address="Straße 1, 東京",
+    )
     body["external_reference"] = "é" * 32
     created = api.create(body)
     assert created.status == 201, created

@@ -26,8 +26,11 @@ from tests.helpers import (
 )
 
 # The page's table: status of each code.
-STATUS = {"INSUFFICIENT_CONSECUTIVE_SEATS": 409, "CAPTCHA_RATE_LIMIT_REACHED": 400,
-          "10MER": 403}
+STATUS = {
+    "INSUFFICIENT_CONSECUTIVE_SEATS": 409,
+    "CAPTCHA_RATE_LIMIT_REACHED": 400,
+    "10MER": 403,
+}
 # Rows A-D of the seated event: no row has more than 4 free seats side by side.
 LONGEST_RUN = 4
 
@@ -70,8 +73,11 @@ def ten_mer_body(external_reference):
 
 
 def limit_orders(api, orders, window_seconds=60, app="partner"):
-    answer = api.post("/_sandbox/overrides", {"rate_limits": {
-        app: {"orders": orders, "window_seconds": window_seconds}}}, auth=None)
+    answer = api.post(
+        "/_sandbox/overrides",
+        {"rate_limits": {app: {"orders": orders, "window_seconds": window_seconds}}},
+        auth=None,
+    )
     assert answer.status == 200, answer
 
 
@@ -82,6 +88,7 @@ def create_ok(api, body):
 
 
 # -- INSUFFICIENT_CONSECUTIVE_SEATS -------------------------------------------
+
 
 def test_seats_real_no_row_has_enough_consecutive_seats(api):
     body = order_body((STALLS, LONGEST_RUN + 1), external_reference="ICS-real")
@@ -131,8 +138,9 @@ def seats_of(api, uid):
 def side_by_side(seats):
     rows = {row for row, _ in seats}
     numbers = sorted(number for _, number in seats)
-    return len(rows) == 1 and numbers == list(range(numbers[0],
-                                                    numbers[0] + len(numbers)))
+    return len(rows) == 1 and numbers == list(
+        range(numbers[0], numbers[0] + len(numbers))
+    )
 
 
 def test_seats_taken_by_one_order_are_not_sold_again(api):
@@ -145,6 +153,7 @@ def test_seats_taken_by_one_order_are_not_sold_again(api):
 
 # -- CAPTCHA_RATE_LIMIT_REACHED, CAPTCHA_INVALID, CAPTCHA_INVALID_DOMAIN ------
 
+
 def test_captcha_real_rate_limit_then_valid_captcha_passes(api):
     limit_orders(api, 2)
     create_ok(api, order_body((WEEKEND, 1), n=1))
@@ -152,23 +161,29 @@ def test_captcha_real_rate_limit_then_valid_captcha_passes(api):
 
     refused = api.create(order_body((WEEKEND, 1), external_reference="CAP-real"))
 
-    assert_refused_and_nothing_stored(api, refused, "CAPTCHA_RATE_LIMIT_REACHED",
-                                      "CAP-real")
+    assert_refused_and_nothing_stored(
+        api, refused, "CAPTCHA_RATE_LIMIT_REACHED", "CAP-real"
+    )
     assert refused.json["errors"][0]["path"] == "$.captcha"
-    passed = api.create(order_body((WEEKEND, 1), external_reference="CAP-real",
-                                   captcha="captcha-valid"))
+    passed = api.create(
+        order_body((WEEKEND, 1), external_reference="CAP-real", captcha="captcha-valid")
+    )
     assert passed.status == 201, passed
     assert passed.json["status"] == "pending"
 
 
-@pytest.mark.parametrize("token, code", [
-    ("not-a-solved-captcha", "CAPTCHA_INVALID"),
-    ("captcha-other-domain", "CAPTCHA_INVALID_DOMAIN"),
-])
+@pytest.mark.parametrize(
+    "token, code",
+    [
+        ("not-a-solved-captcha", "CAPTCHA_INVALID"),
+        ("captcha-other-domain", "CAPTCHA_INVALID_DOMAIN"),
+    ],
+)
 def test_captcha_tokens_that_are_refused(api, token, code):
     limit_orders(api, 0)
-    refused = api.create(order_body((WEEKEND, 1), external_reference="CAP-tok",
-                                    captcha=token))
+    refused = api.create(
+        order_body((WEEKEND, 1), external_reference="CAP-tok", captcha=token)
+    )
     assert refused.status == 403, refused
     assert refused.json["type"] == code
     assert orders_with(api, "CAP-tok") == []
@@ -223,6 +238,7 @@ def test_storefront_exposes_the_captcha_provider(api):
 
 # -- 10MER --------------------------------------------------------------------
 
+
 def test_ten_mer_real_email_domain_for_the_festival(api):
     refused = api.create(ten_mer_body("TM-real"))
     assert_refused_and_nothing_stored(api, refused, "10MER", "TM-real")
@@ -235,10 +251,16 @@ def test_ten_mer_real_only_for_its_event(api):
 
 
 def test_ten_mer_by_rule(api):
-    rule = api.post("/_sandbox/rules", {"action": "orders.create", "error": "10MER",
-                                        "times": 1,
-                                        "match": {"external_reference": "TM-rule"}},
-                    auth=None)
+    rule = api.post(
+        "/_sandbox/rules",
+        {
+            "action": "orders.create",
+            "error": "10MER",
+            "times": 1,
+            "match": {"external_reference": "TM-rule"},
+        },
+        auth=None,
+    )
     assert rule.status == 201, rule
     # Another request does not match, so it does not use the rule up.
     create_ok(api, order_body((WEEKEND, 1), external_reference="TM-other"))
@@ -251,23 +273,34 @@ def test_ten_mer_by_rule(api):
 
 
 def test_ten_mer_by_header(api):
-    refused = api.create(order_body((WEEKEND, 1), external_reference="TM-header"),
-                         headers={"Sandbox-Force": "10MER"})
+    refused = api.create(
+        order_body((WEEKEND, 1), external_reference="TM-header"),
+        headers={"Sandbox-Force": "10MER"},
+    )
     assert_refused_and_nothing_stored(api, refused, "10MER", "TM-header")
     journal = api.get("/_sandbox/requests?method=POST&path=/orders", auth=None)
-    assert journal.json["requests"][-1]["forced"] == {"source": "header",
-                                                      "type": "10MER"}
+    assert journal.json["requests"][-1]["forced"] == {
+        "source": "header",
+        "type": "10MER",
+    }
 
 
 # -- the same three codes by rule and by header -------------------------------
+
 
 def force_by(api, how, code, external_reference):
     body = order_body((WEEKEND, 1), external_reference=external_reference)
     if how == "header":
         return api.create(body, headers={"Sandbox-Force": code})
-    armed = api.post("/_sandbox/rules", {"action": "orders.create", "error": code,
-                                         "match": {"external_reference":
-                                                   external_reference}}, auth=None)
+    armed = api.post(
+        "/_sandbox/rules",
+        {
+            "action": "orders.create",
+            "error": code,
+            "match": {"external_reference": external_reference},
+        },
+        auth=None,
+    )
     assert armed.status == 201, armed
     return api.create(body)
 
@@ -283,8 +316,9 @@ def test_seats_forced(api, how):
 @pytest.mark.parametrize("how", ["rule", "header"])
 def test_captcha_forced(api, how):
     refused = force_by(api, how, "CAPTCHA_RATE_LIMIT_REACHED", f"CAP-{how}")
-    assert_refused_and_nothing_stored(api, refused, "CAPTCHA_RATE_LIMIT_REACHED",
-                                      f"CAP-{how}")
+    assert_refused_and_nothing_stored(
+        api, refused, "CAPTCHA_RATE_LIMIT_REACHED", f"CAP-{how}"
+    )
 
 
 @pytest.mark.parametrize("how", ["rule", "header"])
@@ -308,6 +342,7 @@ def test_seated_event_is_seated(api):
 
 # -- vouchers -----------------------------------------------------------------
 
+
 def test_voucher_discount_shows_in_the_totals(api):
     plain = create_ok(api, order_body((WEEKEND, 2)))
     with_voucher = create_ok(api, order_body((WEEKEND, 2), vouchers=["SANDBOX-10"]))
@@ -317,7 +352,8 @@ def test_voucher_discount_shows_in_the_totals(api):
     assert with_voucher["product_selection"][0]["unit_price"]["amount"] == "4.91"
     assert amount(with_voucher["product_total"]) == Decimal("9.82")
     assert amount(with_voucher["grand_total"]) == (
-        amount(plain["grand_total"]) - Decimal("1.08"))
+        amount(plain["grand_total"]) - Decimal("1.08")
+    )
 
 
 def test_voucher_discount_shows_in_the_bill(api):
@@ -335,13 +371,17 @@ def test_voucher_unlocks_a_product(api):
     assert unlocked.status == 201, unlocked
 
 
-@pytest.mark.parametrize("selection, code", [
-    ((WEEKEND, 1), "NO-SUCH-VOUCHER"),
-    ((JAZZ, 1), "SANDBOX-10"),  # a voucher of another event
-])
+@pytest.mark.parametrize(
+    "selection, code",
+    [
+        ((WEEKEND, 1), "NO-SUCH-VOUCHER"),
+        ((JAZZ, 1), "SANDBOX-10"),  # a voucher of another event
+    ],
+)
 def test_voucher_invalid(api, selection, code):
-    refused = api.create(order_body(selection, external_reference="V-bad",
-                                    vouchers=[code]))
+    refused = api.create(
+        order_body(selection, external_reference="V-bad", vouchers=[code])
+    )
     assert refused.status == 400, refused
     assert refused.json["type"] == "VOUCHER_INVALID"
     assert refused.json["errors"][0]["path"] == "$.vouchers[0]"

@@ -29,17 +29,26 @@ from schemathesis.specs.openapi.checks import (
 from sandbox import openapi
 from tests.helpers import PARTNER
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, response_headers_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 ORDER_PAYLOADS = ("post_bill", "post_baskets", "put_baskets_uid", "post_orders")
-CONFIG = schemathesis.Config.from_dict({
-    "generation": {"max-examples": 8},
-    "operations": [{
-        "include-operation-id": list(ORDER_PAYLOADS),
-        "phases": {"coverage": {"enabled": False}},
-        "generation": {"max-examples": 40},
-    }],
-})
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "generation": {"max-examples": 8},
+        "operations": [
+            {
+                "include-operation-id": list(ORDER_PAYLOADS),
+                "phases": {"coverage": {"enabled": False}},
+                "generation": {"max-examples": 40},
+            }
+        ],
+    }
+)
 
 
 def _without_forced_crash(doc: dict[str, Any]) -> dict[str, Any]:
@@ -62,8 +71,9 @@ def _without_forced_crash(doc: dict[str, Any]) -> dict[str, Any]:
 # at collection time); the base URL is the live server's, given per call.
 # The lazy ``schemathesis.pytest.from_fixture`` loader does not work with this
 # pytest (it reads ``request.node._nodeid``, gone in pytest 9).
-schema = schemathesis.openapi.from_dict(_without_forced_crash(openapi.document()),
-                                        config=CONFIG)
+schema = schemathesis.openapi.from_dict(
+    _without_forced_crash(openapi.document()), config=CONFIG
+)
 
 
 @schema.parametrize()

@@ -62,8 +62,9 @@ def tickets(order: dict[str, Any]) -> list[dict[str, Any]]:
     return order["_embedded"]["shop:ticket"]  # type: ignore[no-any-return]
 
 
-def transfer(api: Any, uids: Any, headers: dict[str, str] | None = None,
-             **extra: Any) -> Any:
+def transfer(
+    api: Any, uids: Any, headers: dict[str, str] | None = None, **extra: Any
+) -> Any:
     body = {"tickets": list(uids), "consumer": NEW_OWNER, **extra}
     return api.create(body, headers=SEED_TOKEN if headers is None else headers)
 
@@ -132,10 +133,16 @@ def test_transfer_a_created_and_paid_order_with_its_order_token(api):
     assert answer.status == 201, answer
     check_transferred(api, old[:2], answer.json["uid"])
     assert [t["status"] for t in tickets(read(api, origin["uid"]))] == [
-        "invalid", "invalid", "valid"]
+        "invalid",
+        "invalid",
+        "valid",
+    ]
 
-    refused(transfer(api, [old[0]["uid"]], {"Order-Token": token}), 400,
-            "TICKET_NOT_AVAILABLE")
+    refused(
+        transfer(api, [old[0]["uid"]], {"Order-Token": token}),
+        400,
+        "TICKET_NOT_AVAILABLE",
+    )
     # The new owner's tickets can move on again, with the new order's token.
     new_token = api.secrets(answer.json["uid"])["order_token"]
     moved = tickets(read(api, answer.json["uid"]))
@@ -185,27 +192,40 @@ def test_tickets_of_two_orders_are_refused(api):
     other = paid_order(api, 1)
     uids = [SEED_TICKETS[0], tickets(other)[0]["uid"]]
     refused(transfer(api, uids), 400, "CONSTRAINT_VIOLATION")
-    refused(transfer(api, [SEED_TICKETS[0], SEED_TICKETS[0]]), 400,
-            "CONSTRAINT_VIOLATION")
+    refused(
+        transfer(api, [SEED_TICKETS[0], SEED_TICKETS[0]]), 400, "CONSTRAINT_VIOLATION"
+    )
 
 
-@pytest.mark.parametrize("change, status, kind", [
-    ({"tickets": ["0" * 32]}, 400, "TICKET_NOT_AVAILABLE"),
-    ({"tickets": [f"{HOST}/tickets/{'0' * 32}"]}, 400, "TICKET_NOT_AVAILABLE"),
-    ({"tickets": ["not a ticket"]}, 400, "TICKET_NOT_AVAILABLE"),
-    ({"consumer": None}, 400, "NO_CONSUMER_URI_OR_INFO_PROVIDED"),
-    ({"consumer": {}}, 400, "NO_CONSUMER_URI_OR_INFO_PROVIDED"),
-    ({"consumer": {"first_name": "Only"}}, 400, "NO_CONSUMER_URI_OR_INFO_PROVIDED"),
-    ({"consumer": "someone"}, 400, "NO_CONSUMER_URI_OR_INFO_PROVIDED"),
-    ({"consumer": {**NEW_OWNER, "email": "not-an-email"}}, 400,
-     "TICKET_CONSUMER_ERROR"),
-    ({"consumer": {**NEW_OWNER, "gender": "x"}}, 400, "TICKET_CONSUMER_ERROR"),
-    ({"consumer": {**NEW_OWNER, "date_of_birth": "30-12-1986"}}, 400,
-     "TICKET_CONSUMER_ERROR"),
-    ({"products": [{"product": WEEKEND, "quantity": 1}]}, 400,
-     "BOTH_TICKETS_AND_PRODUCTS_PROVIDED"),
-    ({"payment_method": "0" * 32}, 404, "NOT_FOUND"),
-])
+@pytest.mark.parametrize(
+    "change, status, kind",
+    [
+        ({"tickets": ["0" * 32]}, 400, "TICKET_NOT_AVAILABLE"),
+        ({"tickets": [f"{HOST}/tickets/{'0' * 32}"]}, 400, "TICKET_NOT_AVAILABLE"),
+        ({"tickets": ["not a ticket"]}, 400, "TICKET_NOT_AVAILABLE"),
+        ({"consumer": None}, 400, "NO_CONSUMER_URI_OR_INFO_PROVIDED"),
+        ({"consumer": {}}, 400, "NO_CONSUMER_URI_OR_INFO_PROVIDED"),
+        ({"consumer": {"first_name": "Only"}}, 400, "NO_CONSUMER_URI_OR_INFO_PROVIDED"),
+        ({"consumer": "someone"}, 400, "NO_CONSUMER_URI_OR_INFO_PROVIDED"),
+        (
+            {"consumer": {**NEW_OWNER, "email": "not-an-email"}},
+            400,
+            "TICKET_CONSUMER_ERROR",
+        ),
+        ({"consumer": {**NEW_OWNER, "gender": "x"}}, 400, "TICKET_CONSUMER_ERROR"),
+        (
+            {"consumer": {**NEW_OWNER, "date_of_birth": "30-12-1986"}},
+            400,
+            "TICKET_CONSUMER_ERROR",
+        ),
+        (
+            {"products": [{"product": WEEKEND, "quantity": 1}]},
+            400,
+            "BOTH_TICKETS_AND_PRODUCTS_PROVIDED",
+        ),
+        ({"payment_method": "0" * 32}, 404, "NOT_FOUND"),
+    ],
+)
 def test_transfer_refusals(api, change, status, kind):
     body = {"tickets": list(SEED_TICKETS), "consumer": NEW_OWNER}
     for key, value in change.items():
@@ -219,18 +239,23 @@ def test_transfer_refusals(api, change, status, kind):
     assert {t["status"] for t in tickets(read(api, SEED_COMPLETED))} == {"valid"}
 
 
-@pytest.mark.parametrize("auth, headers, status, kind", [
-    ("default", {}, 403, "FORBIDDEN"),                      # no token at all
-    ("default", {"Order-Token": "seed-order-token-pending"}, 403, "FORBIDDEN"),
-    ("default", {"Cognito-Token": "cognito-user-1"}, 403, "FORBIDDEN"),
-    (BEARER, SEED_TOKEN, 403, "FORBIDDEN"),                 # Basic is required
-    (None, SEED_TOKEN, 401, "UNAUTHORIZED"),
-    ("default", {"Order-Token": "no-such-token"}, 401, "UNAUTHORIZED"),
-])
-def test_transfer_needs_basic_and_access_to_the_order(api, auth, headers, status,
-                                                       kind):
-    answer = api.create({"tickets": list(SEED_TICKETS), "consumer": NEW_OWNER},
-                        auth=auth, headers=headers)
+@pytest.mark.parametrize(
+    "auth, headers, status, kind",
+    [
+        ("default", {}, 403, "FORBIDDEN"),  # no token at all
+        ("default", {"Order-Token": "seed-order-token-pending"}, 403, "FORBIDDEN"),
+        ("default", {"Cognito-Token": "cognito-user-1"}, 403, "FORBIDDEN"),
+        (BEARER, SEED_TOKEN, 403, "FORBIDDEN"),  # Basic is required
+        (None, SEED_TOKEN, 401, "UNAUTHORIZED"),
+        ("default", {"Order-Token": "no-such-token"}, 401, "UNAUTHORIZED"),
+    ],
+)
+def test_transfer_needs_basic_and_access_to_the_order(api, auth, headers, status, kind):
+    answer = api.create(
+        {"tickets": list(SEED_TICKETS), "consumer": NEW_OWNER},
+        auth=auth,
+        headers=headers,
+    )
     refused(answer, status, kind)
     assert {t["status"] for t in tickets(read(api, SEED_COMPLETED))} == {"valid"}
 
@@ -238,33 +263,41 @@ def test_transfer_needs_basic_and_access_to_the_order(api, auth, headers, status
 def test_transfer_by_another_application_with_the_token(api):
     # partner-b may transfer, and the Order token opens the order: allowed,
     # as the orders page puts it ("the Order token ... must have access").
-    answer = api.create({"tickets": list(SEED_TICKETS), "consumer": NEW_OWNER},
-                        auth=PARTNER_B, headers=SEED_TOKEN)
+    answer = api.create(
+        {"tickets": list(SEED_TICKETS), "consumer": NEW_OWNER},
+        auth=PARTNER_B,
+        headers=SEED_TOKEN,
+    )
     assert answer.status == 201, answer
 
 
-@pytest.mark.parametrize("text, line, column, closing", [
-    (PAGE_TRANSFER, 4, 77, "]"),
-    (PAGE_FROM_BASKET, 4, 54, "}"),
-])
-def test_page_examples_with_trailing_commas_say_where(api, text, line, column,
-                                                      closing):
-    answer = api.post("/orders", data=text, content_type="application/json",
-                      headers=SEED_TOKEN)
+@pytest.mark.parametrize(
+    "text, line, column, closing",
+    [
+        (PAGE_TRANSFER, 4, 77, "]"),
+        (PAGE_FROM_BASKET, 4, 54, "}"),
+    ],
+)
+def test_page_examples_with_trailing_commas_say_where(api, text, line, column, closing):
+    answer = api.post(
+        "/orders", data=text, content_type="application/json", headers=SEED_TOKEN
+    )
     refused(answer, 400, "BAD_REQUEST")
     assert answer.json["line"] == line
     assert answer.json["column"] == column
     message = answer.json["message"]
-    assert f"trailing comma at line {line}, column {column}, before '{closing}'" \
-        in message
+    assert (
+        f"trailing comma at line {line}, column {column}, before '{closing}'" in message
+    )
     assert text.splitlines()[line - 1][column - 1] == ","
     assert {t["status"] for t in tickets(read(api, SEED_COMPLETED))} == {"valid"}
 
 
 def test_page_transfer_example_once_its_commas_are_fixed(api):
     fixed = PAGE_TRANSFER.replace('",\n],', '"\n],').replace('",\n}', '"\n}')
-    answer = api.post("/orders", data=fixed, content_type="application/json",
-                      headers=SEED_TOKEN)
+    answer = api.post(
+        "/orders", data=fixed, content_type="application/json", headers=SEED_TOKEN
+    )
     assert answer.status == 201, answer
     order = read(api, answer.json["uid"])
     assert order["status"] == "pending"

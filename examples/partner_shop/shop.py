@@ -42,8 +42,7 @@ class TicketShop:
     def _send(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
         kwargs.setdefault("auth", self.auth)
         headers = {"Accept": HAL, **kwargs.pop("headers", {})}
-        response = self.http.request(method, url, headers=headers, timeout=10,
-                                     **kwargs)
+        response = self.http.request(method, url, headers=headers, timeout=10, **kwargs)
         if response.status_code >= 400:
             raise ShopError(response)
         answer: dict[str, Any] = response.json()
@@ -58,8 +57,10 @@ class TicketShop:
     ) -> dict[str, Any]:
         """Order ``{product uid: quantity}`` for the consumer; the pending order."""
         body = {
-            "products": [{"product": f"{self.api_url}/products/{uid}", "quantity": n}
-                        for uid, n in products.items()],
+            "products": [
+                {"product": f"{self.api_url}/products/{uid}", "quantity": n}
+                for uid, n in products.items()
+            ],
             "consumer": consumer,
             "payment_method": f"{self.api_url}/payment-methods/{payment_method}",
             **extra,
@@ -94,8 +95,11 @@ class TicketShop:
         """
         query = parse_qs(urlsplit(checkout_url).query)
         return self._send(
-            "POST", f"{self.api_url}/orders", json={"basket": query["basket"][0]},
-            headers={"Order-Token": query["order_token"][0]}, auth=None,
+            "POST",
+            f"{self.api_url}/orders",
+            json={"basket": query["basket"][0]},
+            headers={"Order-Token": query["order_token"][0]},
+            auth=None,
         )
 
 
@@ -109,8 +113,9 @@ def follow_payment_link(
     back to the shop is returned, not followed: that is the shop's own page.
     """
     http = http or requests.Session()
-    response = http.post(url, data={"outcome": outcome}, allow_redirects=False,
-                         timeout=10)
+    response = http.post(
+        url, data={"outcome": outcome}, allow_redirects=False, timeout=10
+    )
     if response.status_code != 303:
         raise ShopError(response)
     location: str = response.headers["Location"]

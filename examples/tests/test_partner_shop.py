@@ -13,8 +13,12 @@ from partner_shop import ShopError, TicketShop, follow_payment_link
 WEEKEND = "12365478654238976585643567854323"
 STALLS = "5ea7ed005ea7ed005ea7ed005ea7ed00"
 IDEAL = "ghr57d5h3gd162fb35c5a3db57ghrydg"
-BUYER = {"email": "jan.koper@example.com", "first_name": "Jan",
-         "last_name": "Koper", "country": "NL"}
+BUYER = {
+    "email": "jan.koper@example.com",
+    "first_name": "Jan",
+    "last_name": "Koper",
+    "country": "NL",
+}
 
 
 @pytest.fixture
@@ -43,8 +47,9 @@ def test_order_paid_through_the_control_client(shop, sandbox):
 
     secrets = sandbox.control.pay(order["uid"], "paid")
 
-    assert [t["barcode"] for t in secrets["tickets"]] == \
-        [t["code"] for t in shop.tickets(order["uid"])]
+    assert [t["barcode"] for t in secrets["tickets"]] == [
+        t["code"] for t in shop.tickets(order["uid"])
+    ]
 
 
 @pytest.mark.sandbox_scenario("insufficient-consecutive-seats")
@@ -52,8 +57,10 @@ def test_no_consecutive_seats_is_a_409_and_the_order_is_canceled(shop, sandbox):
     with pytest.raises(ShopError) as refused:
         shop.place_order({STALLS: 4}, BUYER, IDEAL, check_consecutive_seats=True)
 
-    assert (refused.value.status, refused.value.type) == \
-        (409, "INSUFFICIENT_CONSECUTIVE_SEATS")
+    assert (refused.value.status, refused.value.type) == (
+        409,
+        "INSUFFICIENT_CONSECUTIVE_SEATS",
+    )
     canceled = shop.read_order(refused.value.body["order"])
     assert canceled["status"] == "canceled"
     # The scenario fires once: the next try gets its seats.
@@ -92,8 +99,9 @@ def test_scenario_fails_the_first_payment_only(shop, sandbox):
 
 
 def test_forced_error_reaches_the_shop_and_the_journal_shows_it(shop, sandbox):
-    sandbox.control.arm_rule("orders.create", error="10MER",
-                             match={"external_reference": "A-2"})
+    sandbox.control.arm_rule(
+        "orders.create", error="10MER", match={"external_reference": "A-2"}
+    )
 
     with pytest.raises(ShopError) as refused:
         shop.place_order({WEEKEND: 1}, BUYER, IDEAL, external_reference="A-2")

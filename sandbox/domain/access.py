@@ -43,7 +43,9 @@ class Principal:
         return app
 
 
-def app_may_access(app: Application, order: Order, cat: Catalogue, bearer: bool) -> bool:
+def app_may_access(
+    app: Application, order: Order, cat: Catalogue, bearer: bool
+) -> bool:
     """Basic: the application's own orders, or its merchant's for a merchant role.
 
     Bearer: only the orders the front-end application created.

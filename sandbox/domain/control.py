@@ -45,8 +45,9 @@ def arm_rule(session: Session, spec: dict[str, Any], source: str = "rule") -> Ru
     for key in ("product", "order", "event"):
         if key in match:
             match[key] = _uid(match[key])
-    return session.rules.arm(action, outcome, spec.get("times", 1), match,
-                             session.now(), source)
+    return session.rules.arm(
+        action, outcome, spec.get("times", 1), match, session.now(), source
+    )
 
 
 def _uid(value: str) -> str:
@@ -55,10 +56,17 @@ def _uid(value: str) -> str:
 
 def rule_view(rule: Rule) -> dict[str, Any]:
     key = "outcome" if rule.action == "payment" else "error"
-    return {"id": rule.id, "action": rule.action, key: rule.outcome,
-            "times": rule.times, "used": rule.used, "left": rule.left,
-            "match": rule.match, "source": rule.source,
-            "created": isoformat(rule.created)}
+    return {
+        "id": rule.id,
+        "action": rule.action,
+        key: rule.outcome,
+        "times": rule.times,
+        "used": rule.used,
+        "left": rule.left,
+        "match": rule.match,
+        "source": rule.source,
+        "created": isoformat(rule.created),
+    }
 
 
 def apply_overrides(session: Session, overrides: dict[str, Any]) -> None:
@@ -66,23 +74,27 @@ def apply_overrides(session: Session, overrides: dict[str, Any]) -> None:
     shop = session.shop
     for uid, count in overrides.get("stock", {}).items():
         if uid not in shop.stock:
-            raise errors.NotFound(f"Product {uid} does not exist.",
-                                  [{"path": f"$.stock.{uid}",
-                                    "message": "no such product"}])
+            raise errors.NotFound(
+                f"Product {uid} does not exist.",
+                [{"path": f"$.stock.{uid}", "message": "no such product"}],
+            )
         shop.stock[uid] = count
     for key, limit in overrides.get("rate_limits", {}).items():
         if key not in shop.cat.applications:
-            raise errors.NotFound(f"Application {key!r} does not exist.",
-                                  [{"path": f"$.rate_limits.{key}",
-                                    "message": "no such application"}])
-        shop.rate_limits[key] = (RateLimit(limit["orders"], limit["window_seconds"])
-                                 if limit else None)
+            raise errors.NotFound(
+                f"Application {key!r} does not exist.",
+                [{"path": f"$.rate_limits.{key}", "message": "no such application"}],
+            )
+        shop.rate_limits[key] = (
+            RateLimit(limit["orders"], limit["window_seconds"]) if limit else None
+        )
     if "order_ttl" in overrides:
         try:
             ttl = parse_duration(overrides["order_ttl"])
         except ValueError as exc:
-            raise errors.BadRequest(str(exc), [{"path": "$.order_ttl",
-                                                "message": str(exc)}]) from None
+            raise errors.BadRequest(
+                str(exc), [{"path": "$.order_ttl", "message": str(exc)}]
+            ) from None
         if ttl <= timedelta():
             raise errors.BadRequest("order_ttl must be positive.")
         shop.order_ttl = ttl
@@ -90,8 +102,10 @@ def apply_overrides(session: Session, overrides: dict[str, Any]) -> None:
 
 def arm_scenario(session: Session, scenario: dict[str, Any]) -> list[Rule]:
     apply_overrides(session, scenario.get("overrides", {}))
-    armed = [arm_rule(session, spec, source=f"scenario:{scenario['name']}")
-             for spec in scenario["rules"]]
+    armed = [
+        arm_rule(session, spec, source=f"scenario:{scenario['name']}")
+        for spec in scenario["rules"]
+    ]
     session.scenarios.append(scenario["name"])
     return armed
 
@@ -106,16 +120,19 @@ def move_clock(session: Session, spec: dict[str, Any]) -> None:
         if "advance" in spec:
             clock.advance(parse_duration(spec["advance"]))
     except (ValueError, OverflowError) as exc:
-        raise errors.BadRequest(str(exc),
-                                [{"path": "$", "message": str(exc)}]) from None
+        raise errors.BadRequest(
+            str(exc), [{"path": "$", "message": str(exc)}]
+        ) from None
     session.shop.expire_due()
 
 
 def clock_view(session: Session) -> dict[str, Any]:
     clock = session.clock
-    return {"now": isoformat(clock.now()),
-            "offset_seconds": int(clock.offset.total_seconds()),
-            "frozen": clock.frozen_at is not None}
+    return {
+        "now": isoformat(clock.now()),
+        "offset_seconds": int(clock.offset.total_seconds()),
+        "frozen": clock.frozen_at is not None,
+    }
 
 
 def pay(session: Session, order: Order, outcome: str) -> Order:
@@ -128,14 +145,19 @@ def pay(session: Session, order: Order, outcome: str) -> Order:
     shop = session.shop
     shop.expire_due()
     _check_payable(order)
-    fields = {"order": order.uid, "external_reference": order.external_reference,
-              "email": order.consumer.email if order.consumer else None,
-              "application": order.application, "event": order.event,
-              "product": {line.product.uid for line in order.lines}}
+    fields = {
+        "order": order.uid,
+        "external_reference": order.external_reference,
+        "email": order.consumer.email if order.consumer else None,
+        "application": order.application,
+        "event": order.event,
+        "product": {line.product.uid for line in order.lines},
+    }
     rule = session.take_rule("payment", fields)
     if rule is not None:
-        log.info("forced payment %s on order %s by rule %s", rule.outcome, order.uid,
-                 rule.id)
+        log.info(
+            "forced payment %s on order %s by rule %s", rule.outcome, order.uid, rule.id
+        )
     return shop.pay(order, outcome, rule.outcome if rule else None)
 
 
@@ -154,23 +176,37 @@ def _check_payable(order: Order) -> None:
 def order_secrets(session: Session, order: Order) -> dict[str, Any]:
     """What only the sandbox knows of an order."""
     return {
-        "uid": order.uid, "reference": order.reference, "status": order.status,
-        "order_token": order.order_token, "expires_at": isoformat(order.expires_at),
-        "in_basket": order.in_basket, "application": order.application,
-        "cognito_user": order.cognito_user, "cancel_reason": order.cancel_reason,
+        "uid": order.uid,
+        "reference": order.reference,
+        "status": order.status,
+        "order_token": order.order_token,
+        "expires_at": isoformat(order.expires_at),
+        "in_basket": order.in_basket,
+        "application": order.application,
+        "cognito_user": order.cognito_user,
+        "cancel_reason": order.cancel_reason,
         "seats": [{"row": row, "seat": seat} for row, seat in order.seats],
         "payment_attempts": [
-            {"attempt": p.attempt, "status": p.status, "reason": p.reason,
-             "payment_method": p.method, "created": isoformat(p.created),
-             "finished": isoformat(p.finished)}
+            {
+                "attempt": p.attempt,
+                "status": p.status,
+                "reason": p.reason,
+                "payment_method": p.method,
+                "created": isoformat(p.created),
+                "finished": isoformat(p.finished),
+            }
             for p in order.payments
         ],
         "tickets": [
-            {"uid": t.uid, "barcode": t.code, "status": t.status,
-             "seat": {"row": t.seat[0], "seat": t.seat[1]} if t.seat else None,
-             "replaced_by": t.replaced_by, "replaces": t.replaces}
+            {
+                "uid": t.uid,
+                "barcode": t.code,
+                "status": t.status,
+                "seat": {"row": t.seat[0], "seat": t.seat[1]} if t.seat else None,
+                "replaced_by": t.replaced_by,
+                "replaces": t.replaces,
+            }
             for t in order.tickets
         ],
         "transfer_of": list(order.transfer_of),
     }
-

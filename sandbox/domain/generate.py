@@ -30,12 +30,22 @@ from sandbox.domain.validation import Draft, resolve
 
 MAX_ORDERS = 200_000
 POOL = 1000
-OUTCOMES = {"pending": None, "completed": "paid", "failed": "failed",
-            "canceled": "canceled"}
+OUTCOMES = {
+    "pending": None,
+    "completed": "paid",
+    "failed": "failed",
+    "canceled": "canceled",
+}
 
 
-def generate(shop: Shop, count: int, status: str, product: str | None = None,
-             application: str | None = None, quantity: int = 1) -> list[Order]:
+def generate(
+    shop: Shop,
+    count: int,
+    status: str,
+    product: str | None = None,
+    application: str | None = None,
+    quantity: int = 1,
+) -> list[Order]:
     """Place ``count`` orders of one product and bring them to ``status``."""
     if status not in OUTCOMES:
         raise errors.BadRequest(
@@ -50,12 +60,16 @@ def generate(shop: Shop, count: int, status: str, product: str | None = None,
             f"Product {uid!r} cannot be generated: unknown or seated.",
             [{"path": "$.product", "message": "an unseated product of the fixtures"}],
         )
-    payload = {"products": [{"product": uid, "quantity": quantity}],
-               "payment_method": _cheapest_payment(shop)}
+    payload = {
+        "products": [{"product": uid, "quantity": quantity}],
+        "payment_method": _cheapest_payment(shop),
+    }
     draft = resolve(payload, shop.cat, app, shop.now())
     pool = [shop.fake_consumer() for _ in range(min(count, POOL))]
-    orders = [_one(shop, replace(draft, consumer=shop.rng.choice(pool)), app, status)
-              for _ in range(count)]
+    orders = [
+        _one(shop, replace(draft, consumer=shop.rng.choice(pool)), app, status)
+        for _ in range(count)
+    ]
     _forget_settled_expiries(shop)
     return orders
 
@@ -66,8 +80,11 @@ def _forget_settled_expiries(shop: Shop) -> None:
     The shop leaves them in its heap until their time comes, which is cheap
     for a few orders and 100 bytes each for 100,000 completed at once.
     """
-    pending = [(at, seq) for at, seq in shop._expiry
-               if shop.index.by_seq[seq].status == "pending"]
+    pending = [
+        (at, seq)
+        for at, seq in shop._expiry
+        if shop.index.by_seq[seq].status == "pending"
+    ]
     heapq.heapify(pending)
     shop._expiry = pending
 
@@ -94,9 +111,14 @@ def _one(shop: Shop, draft: Draft, app: Application, status: str) -> Order:
 
 def _application(shop: Shop, key: str | None) -> Application:
     if key is None:
-        found = next((a for a in shop.cat.applications.values()
-                      if a.secret and a.may("orders.create") and not a.is_merchant),
-                     None)
+        found = next(
+            (
+                a
+                for a in shop.cat.applications.values()
+                if a.secret and a.may("orders.create") and not a.is_merchant
+            ),
+            None,
+        )
     else:
         found = shop.cat.applications.get(key)
     if found is None or not found.may("orders.create"):
@@ -113,8 +135,12 @@ def _default_product(shop: Shop, app: Application) -> str:
         if not shop.cat.events[event].on_sale(now):
             continue
         for product in shop.cat.products_of(event):
-            if (product.separately_saleable and not product.seated
-                    and not product.requires_voucher and not product.free):
+            if (
+                product.separately_saleable
+                and not product.seated
+                and not product.requires_voucher
+                and not product.free
+            ):
                 return product.uid
     raise errors.BadRequest("The application has no product on sale to generate.")
 

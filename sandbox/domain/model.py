@@ -16,13 +16,32 @@ from sandbox.domain.catalogue import PaymentMethod, Product, ShippingMethod
 from sandbox.money import ZERO, cents
 
 CONSUMER_FIELDS = (
-    "uid", "first_name", "last_name", "date_of_birth", "email", "gender",
-    "phone_number", "address", "postal_code", "city", "country", "state",
-    "language", "cognito_user", "ip",
+    "uid",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "email",
+    "gender",
+    "phone_number",
+    "address",
+    "postal_code",
+    "city",
+    "country",
+    "state",
+    "language",
+    "cognito_user",
+    "ip",
 )
 ADDRESS_FIELDS = (
-    "first_name", "last_name", "email", "gender", "address", "postal_code", "city",
-    "country", "state",
+    "first_name",
+    "last_name",
+    "email",
+    "gender",
+    "address",
+    "postal_code",
+    "city",
+    "country",
+    "state",
 )
 
 
@@ -30,6 +49,21 @@ class Consumer:
     """A consumer as given: only the fields that were provided are set."""
 
     __slots__ = CONSUMER_FIELDS
+    uid: str | None
+    first_name: str | None
+    last_name: str | None
+    date_of_birth: str | None
+    email: str | None
+    gender: int | None
+    phone_number: str | None
+    address: str | None
+    postal_code: str | None
+    city: str | None
+    country: str | None
+    state: str | None
+    language: str | None
+    cognito_user: str | None
+    ip: str | None
 
     def __init__(self, **values: Any) -> None:
         for name in CONSUMER_FIELDS:
@@ -131,8 +165,12 @@ class Totals:
     @property
     def grand_total(self) -> Decimal:
         return cents(
-            self.product_total + self.service_costs + self.payment_costs
-            + self.shipping_costs + self.external_total + self.donation
+            self.product_total
+            + self.service_costs
+            + self.payment_costs
+            + self.shipping_costs
+            + self.external_total
+            + self.donation
         )
 
     @property
@@ -154,8 +192,14 @@ def compute_totals(
     external_total = cents(sum((e.total for e in external), ZERO))
     due = product_total + service + shipping + external_total + donation
     payment = payment_method.costs if payment_method and due > 0 else ZERO
-    return Totals(product_total, service, cents(payment), cents(shipping),
-                  external_total, cents(donation))
+    return Totals(
+        product_total,
+        service,
+        cents(payment),
+        cents(shipping),
+        external_total,
+        cents(donation),
+    )
 
 
 @dataclass(slots=True)
@@ -201,15 +245,19 @@ class Order:
     @property
     def totals(self) -> Totals:
         return compute_totals(
-            self.lines, self.payment_method, self.shipping_method,
-            self.external_purchases, self.donation,
+            self.lines,
+            self.payment_method,
+            self.shipping_method,
+            self.external_purchases,
+            self.donation,
         )
 
     @property
     def repayable(self) -> bool:
         payment = self.payment
         return (
-            self.status == "pending" and payment is not None
+            self.status == "pending"
+            and payment is not None
             and payment.status == "failed"
         )
 

@@ -40,13 +40,19 @@ def check_consumer_fields(method: PaymentMethod, consumer: Consumer | None) -> N
     if missing:
         raise errors.ConsumerMissing(
             f"consumer.{missing[0]} is required by the payment method.",
-            [{"path": f"$.consumer.{f}", "message": "is required by the payment method"}
-             for f in missing],
+            [
+                {
+                    "path": f"$.consumer.{f}",
+                    "message": "is required by the payment method",
+                }
+                for f in missing
+            ],
         )
 
 
-def place_from_products(shop: Shop, payload: dict[str, Any], principal: Principal,
-                        force: Force = no_force) -> Order:
+def place_from_products(
+    shop: Shop, payload: dict[str, Any], principal: Principal, force: Force = no_force
+) -> Order:
     app = principal.require_permission("orders.create")
     shop.check_captcha(principal, payload.get("captcha"))
     draft = resolve(payload, shop.cat, app, shop.now())
@@ -83,8 +89,9 @@ def find_basket(shop: Shop, ref: Any) -> tuple[Basket | None, Order | None]:
     return basket, None
 
 
-def basket_payload(basket: Basket, principal: Principal,
-                   payload: dict[str, Any]) -> dict[str, Any]:
+def basket_payload(
+    basket: Basket, principal: Principal, payload: dict[str, Any]
+) -> dict[str, Any]:
     """The basket's data overwritten by the request's, for a new order."""
     app = principal.require_permission("orders.create")
     if basket.application != app.key:
@@ -97,8 +104,9 @@ def basket_payload(basket: Basket, principal: Principal,
     return {**basket.payload, **changes}
 
 
-def reorder_repayment(shop: Shop, order: Order, principal: Principal,
-                      payload: dict[str, Any]) -> Order:
+def reorder_repayment(
+    shop: Shop, order: Order, principal: Principal, payload: dict[str, Any]
+) -> Order:
     """A basket made by a repayment: only payment method and consumer change."""
     if principal.order_token is None and principal.cognito_user is None:
         raise errors.Unauthorized("Ordering a repayment basket needs its Order-Token.")
@@ -125,7 +133,8 @@ def reorder_repayment_basket(shop: Shop, order: Order, payload: dict[str, Any]) 
         if method is None:
             raise errors.NotFound(
                 f"Payment method {payload['payment_method']!r} does not exist.",
-                [{"path": "$.payment_method", "message": "not found"}])
+                [{"path": "$.payment_method", "message": "not found"}],
+            )
     if "consumer" in payload:
         consumer = Consumer.from_payload(payload["consumer"])
     # Checked before anything changes: nothing is stored when a request fails.
@@ -146,8 +155,10 @@ def _unchanged(order: Order, key: str, value: Any) -> bool:
 
 # -- transferring tickets -----------------------------------------------------
 
-def transfer(shop: Shop, payload: dict[str, Any], principal: Principal,
-             force: Force = no_force) -> Order:
+
+def transfer(
+    shop: Shop, payload: dict[str, Any], principal: Principal, force: Force = no_force
+) -> Order:
     """Move tickets of one completed order to a new order and owner."""
     app = principal.require_app()
     if not principal.basic:
@@ -158,7 +169,8 @@ def transfer(shop: Shop, payload: dict[str, Any], principal: Principal,
     origin = shop.order(tickets[0].order)
     if not token_may_access(principal, origin):
         raise errors.Forbidden(
-            "Transferring tickets needs the Order-Token or Cognito-Token of their order."
+            "Transferring tickets needs the Order-Token or Cognito-Token of "
+            "their order."
         )
     consumer = payload.get("consumer")
     if not isinstance(consumer, dict) or set(consumer) <= {"uid"}:
@@ -168,7 +180,9 @@ def transfer(shop: Shop, payload: dict[str, Any], principal: Principal,
         )
     draft = _transfer_draft(shop, payload, tickets, origin)
     check_payable(draft)
-    order = shop.place(draft, principal, force, transfer_of=tuple(t.uid for t in tickets))
+    order = shop.place(
+        draft, principal, force, transfer_of=tuple(t.uid for t in tickets)
+    )
     if order.status == "pending":
         for ticket in tickets:
             ticket.held_by = order.uid
@@ -199,8 +213,9 @@ def _transferable(shop: Shop, refs: list[Any]) -> list[Any]:
     return tickets
 
 
-def _transfer_draft(shop: Shop, payload: dict[str, Any], tickets: list[Any],
-                    origin: Order) -> Draft:
+def _transfer_draft(
+    shop: Shop, payload: dict[str, Any], tickets: list[Any], origin: Order
+) -> Draft:
     # The new owner pays nothing for the tickets themselves; payment and
     # shipping costs apply when a method is given.
     counts = Counter(t.product.uid for t in tickets)
@@ -211,6 +226,7 @@ def _transfer_draft(shop: Shop, payload: dict[str, Any], tickets: list[Any],
 
 
 # -- after creation -----------------------------------------------------------
+
 
 def repayment(shop: Shop, order: Order, principal: Principal) -> Order:
     """Reset an order whose payment failed to a basket with the same uid."""
@@ -228,24 +244,31 @@ def repayment(shop: Shop, order: Order, principal: Principal) -> Order:
 
 
 def _same_creator(principal: Principal, order: Order) -> None:
-    """"The same authentication as when you created the order"."""
+    """ "The same authentication as when you created the order"."""
     if principal.app is None and principal.cognito_user is None:
-        raise errors.Unauthorized("This call needs the credentials that created the order.")
+        raise errors.Unauthorized(
+            "This call needs the credentials that created the order."
+        )
     by_app = principal.app is not None and principal.app.key == order.application
     by_user = principal.cognito_user is not None and (
-        principal.cognito_user == order.cognito_user)
+        principal.cognito_user == order.cognito_user
+    )
     if not (by_app or by_user):
-        raise errors.Forbidden("Only the credentials that created the order may do this.")
+        raise errors.Forbidden(
+            "Only the credentials that created the order may do this."
+        )
 
 
 def cancel(shop: Shop, order: Order, principal: Principal, reason: str | None) -> Order:
     app = principal.require_app()
     if not app.may("cancel"):
-        raise errors.Forbidden(f"The application {app.key!r} lacks the 'cancel' "
-                               "permission.")
+        raise errors.Forbidden(
+            f"The application {app.key!r} lacks the 'cancel' permission."
+        )
     if order.application != app.key:
-        raise errors.Forbidden("Only the application that created the order may "
-                               "cancel it.")
+        raise errors.Forbidden(
+            "Only the application that created the order may cancel it."
+        )
     if order.status != "pending":
         raise errors.BadRequest(
             f"Order {order.uid} is {order.status}: only an unpaid order can be "
@@ -254,15 +277,17 @@ def cancel(shop: Shop, order: Order, principal: Principal, reason: str | None) -
     return shop.cancel(order, reason)
 
 
-def update_consumer(shop: Shop, order: Order, principal: Principal,
-                    payload: dict[str, Any]) -> Order:
+def update_consumer(
+    shop: Shop, order: Order, principal: Principal, payload: dict[str, Any]
+) -> Order:
     """A merchant changes the consumer data of a completed order."""
     app = principal.require_app()
     if not principal.basic:
         raise errors.Forbidden("Changing an order needs Basic authentication.")
     if not (app.is_merchant and app.may("orders.update")):
-        raise errors.Forbidden("Only an application with the 'merchant' role may "
-                               "change an order.")
+        raise errors.Forbidden(
+            "Only an application with the 'merchant' role may change an order."
+        )
     if not app_may_access(app, order, shop.cat, bearer=False):
         raise errors.Forbidden("The application has no access to this order.")
     if order.status != "completed":
@@ -275,8 +300,12 @@ def update_consumer(shop: Shop, order: Order, principal: Principal,
         order.consumer = base.merged(payload["consumer"])
     if "shipping_consumer" in payload:
         base = order.shipping_consumer or Consumer.from_payload(
-            {k: v for k, v in (order.consumer.to_dict() if order.consumer else {}).items()
-             if k in ("address", "postal_code", "city", "country", "state")})
+            {
+                k: v
+                for k, v in (order.consumer.to_dict() if order.consumer else {}).items()
+                if k in ("address", "postal_code", "city", "country", "state")
+            }
+        )
         order.shipping_consumer = base.merged(payload["shipping_consumer"])
     return order
 
@@ -294,10 +323,12 @@ def refund_access(shop: Shop, app: Application, email: str, reference: str) -> N
     if order.status != "completed" or not event.refundable:
         return
     shop.send_email(
-        order.consumer.email, f"Request a refund for order {order.reference}",
+        order.consumer.email,
+        f"Request a refund for order {order.reference}",
         f"Dear {order.consumer.first_name or 'customer'},\n\nYou can request a refund "
         f"for order {order.reference} ({event.title['en']}) with the link below. "
         "It carries your Order token.\n\n{refund_link}\n",
-        "refund_access", order,
+        "refund_access",
+        order,
         {"refund_link": f"/orders/{order.uid}?order_token={order.order_token}"},
     )

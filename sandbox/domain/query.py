@@ -88,7 +88,7 @@ class OrderIndex:
             chosen = itertools.islice(self._merged(lists), offset, offset + size)
             return total, [self.by_seq[seq] for seq in chosen]
         matching = [seq for seq in self._merged(lists) if residual(self.by_seq[seq])]
-        return len(matching), [self.by_seq[s] for s in matching[offset:offset + size]]
+        return len(matching), [self.by_seq[s] for s in matching[offset : offset + size]]
 
     def _plan(
         self, query: OrderQuery
@@ -105,7 +105,8 @@ class OrderIndex:
             checks.extend(self._index_checks(query))
         else:
             lists = [
-                items.items for key, items in self._by_app_event_status.items()
+                items.items
+                for key, items in self._by_app_event_status.items()
                 if items.items and self._key_matches(key, query)
             ]
         for op, moment in query.created_after:
@@ -145,7 +146,9 @@ class OrderIndex:
 
     @staticmethod
     def _merged(lists: list[list[int]]) -> Iterable[int]:
-        return heapq.merge(*lists) if len(lists) > 1 else iter(lists[0] if lists else [])
+        return (
+            heapq.merge(*lists) if len(lists) > 1 else iter(lists[0] if lists else [])
+        )
 
     def __iter__(self) -> Iterator[Order]:
         return iter(self.by_seq.values())

@@ -12,19 +12,38 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-COMMON = ("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "BAD_REQUEST",
-          "INTERNAL_SERVER_ERROR")
+COMMON = (
+    "UNAUTHORIZED",
+    "FORBIDDEN",
+    "NOT_FOUND",
+    "BAD_REQUEST",
+    "INTERNAL_SERVER_ERROR",
+)
 ORDER_CREATE = (
-    "PAYMENT_METHOD_MISSING", "EMPTY_BASKET", "CONSUMER_MISSING",
-    "CONSTRAINT_VIOLATION", "NO_TICKETS_OR_PRODUCTS_PROVIDED",
-    "BOTH_TICKETS_AND_PRODUCTS_PROVIDED", "TICKET_ERROR", "TICKET_NOT_AVAILABLE",
-    "NO_CONSUMER_URI_OR_INFO_PROVIDED", "TICKET_CONSUMER_ERROR",
-    "INSUFFICIENT_CONSECUTIVE_SEATS", "VOUCHER_INVALID", "CAPTCHA_INVALID",
-    "CAPTCHA_RATE_LIMIT_REACHED", "CAPTCHA_INVALID_DOMAIN", "10MER",
+    "PAYMENT_METHOD_MISSING",
+    "EMPTY_BASKET",
+    "CONSUMER_MISSING",
+    "CONSTRAINT_VIOLATION",
+    "NO_TICKETS_OR_PRODUCTS_PROVIDED",
+    "BOTH_TICKETS_AND_PRODUCTS_PROVIDED",
+    "TICKET_ERROR",
+    "TICKET_NOT_AVAILABLE",
+    "NO_CONSUMER_URI_OR_INFO_PROVIDED",
+    "TICKET_CONSUMER_ERROR",
+    "INSUFFICIENT_CONSECUTIVE_SEATS",
+    "VOUCHER_INVALID",
+    "CAPTCHA_INVALID",
+    "CAPTCHA_RATE_LIMIT_REACHED",
+    "CAPTCHA_INVALID_DOMAIN",
+    "10MER",
 )
 BILL = (
-    "PAYMENT_METHOD_MISSING", "EMPTY_BASKET", "CONSUMER_MISSING",
-    "CONSTRAINT_VIOLATION", "VOUCHER_INVALID", "NO_TICKETS_OR_PRODUCTS_PROVIDED",
+    "PAYMENT_METHOD_MISSING",
+    "EMPTY_BASKET",
+    "CONSUMER_MISSING",
+    "CONSTRAINT_VIOLATION",
+    "VOUCHER_INVALID",
+    "NO_TICKETS_OR_PRODUCTS_PROVIDED",
 )
 PAYMENT_OUTCOMES = ("paid", "failed", "canceled")
 
@@ -33,8 +52,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "orders.create": COMMON + ORDER_CREATE,
     "orders.read": COMMON,
     "orders.list": COMMON,
-    "orders.update": COMMON + ("ORDER_CANNOT_BE_MODIFIED", "CONSUMER_MISSING",
-                               "CONSTRAINT_VIOLATION"),
+    "orders.update": COMMON
+    + ("ORDER_CANNOT_BE_MODIFIED", "CONSUMER_MISSING", "CONSTRAINT_VIOLATION"),
     "orders.repayment": COMMON,
     "orders.refund_access": COMMON,
     "orders.upsell": COMMON,
@@ -51,8 +70,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "products.read": COMMON,
     "payment": PAYMENT_OUTCOMES,
 }
-MATCH_KEYS = ("external_reference", "email", "product", "application", "order",
-              "event")
+MATCH_KEYS = ("external_reference", "email", "product", "application", "order", "event")
 
 
 def family(action: str) -> list[str]:
@@ -67,8 +85,9 @@ def valid_outcomes(action: str) -> tuple[str, ...]:
     covered = family(action)
     if not covered:
         raise KeyError(action)
-    return tuple(o for o in ACTIONS[covered[0]]
-                 if all(o in ACTIONS[name] for name in covered))
+    return tuple(
+        o for o in ACTIONS[covered[0]] if all(o in ACTIONS[name] for name in covered)
+    )
 
 
 @dataclass(slots=True)
@@ -113,8 +132,15 @@ class RuleBook:
         self.rules: list[Rule] = []
         self._next_id = 1
 
-    def arm(self, action: str, outcome: str, times: int, match: dict[str, str],
-            now: datetime, source: str = "rule") -> Rule:
+    def arm(
+        self,
+        action: str,
+        outcome: str,
+        times: int,
+        match: dict[str, str],
+        now: datetime,
+        source: str = "rule",
+    ) -> Rule:
         rule = Rule(self._next_id, action, outcome, times, dict(match), now, source)
         self._next_id += 1
         self.rules.append(rule)

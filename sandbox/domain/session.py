@@ -27,8 +27,9 @@ DEFAULT = "default"
 class Session:
     """One isolated world of the sandbox."""
 
-    def __init__(self, name: str, cat: Catalogue, seed: int, order_ttl: int,
-                 journal_size: int) -> None:
+    def __init__(
+        self, name: str, cat: Catalogue, seed: int, order_ttl: int, journal_size: int
+    ) -> None:
         self.name = name
         self.cat = cat
         self.lock = threading.RLock()
@@ -43,8 +44,9 @@ class Session:
             self.seed = seed
         self.rng = random.Random(self.seed)
         self.clock = Clock()
-        self.shop = Shop(self.cat, self.rng, self.seed + 7919, self.clock.now,
-                         self.order_ttl)
+        self.shop = Shop(
+            self.cat, self.rng, self.seed + 7919, self.clock.now, self.order_ttl
+        )
         self.rules = RuleBook()
         self.journal: deque[dict[str, Any]] = deque(maxlen=self.journal_size)
         self.scenarios: list[str] = []
@@ -63,12 +65,15 @@ def seed_fixtures(shop: Shop, cat: Catalogue) -> None:
         app = cat.applications[spec["application"]]
         payload = _payload(shop, spec)
         draft = resolve(payload, cat, app, shop.now())
-        fixed = {k: spec[k] for k in ("uid", "reference", "order_token") if k in spec}
+        fixed: dict[str, str] = {
+            k: spec[k] for k in ("uid", "reference", "order_token") if k in spec
+        }
         order = shop.place(draft, Principal(app=app, via="basic"), fixed=fixed)
         if spec.get("payment"):
             shop.pay(order, spec["payment"])
-        for ticket, uid in zip(list(order.tickets), spec.get("tickets", ()),
-                               strict=False):
+        for ticket, uid in zip(
+            list(order.tickets), spec.get("tickets", ()), strict=False
+        ):
             del shop.tickets[ticket.uid]
             ticket.uid = uid
             shop.tickets[uid] = ticket
@@ -78,9 +83,12 @@ def seed_fixtures(shop: Shop, cat: Catalogue) -> None:
 
 
 def _payload(shop: Shop, spec: dict[str, Any]) -> dict[str, Any]:
-    payload = {k: v for k, v in spec.items()
-               if k not in ("uid", "reference", "order_token", "application",
-                            "payment", "tickets")}
+    payload = {
+        k: v
+        for k, v in spec.items()
+        if k
+        not in ("uid", "reference", "order_token", "application", "payment", "tickets")
+    }
     if payload.get("consumer") == "faker":
         payload["consumer"] = shop.fake_consumer().to_dict()
     return payload
@@ -89,8 +97,15 @@ def _payload(shop: Shop, spec: dict[str, Any]) -> dict[str, Any]:
 class SessionRegistry:
     """All sessions of the process, least recently used first."""
 
-    def __init__(self, cat: Catalogue, seed: int, order_ttl: int, journal_size: int,
-                 max_sessions: int, idle_seconds: int) -> None:
+    def __init__(
+        self,
+        cat: Catalogue,
+        seed: int,
+        order_ttl: int,
+        journal_size: int,
+        max_sessions: int,
+        idle_seconds: int,
+    ) -> None:
         self.cat = cat
         self.seed = seed
         self.order_ttl = order_ttl
@@ -105,8 +120,9 @@ class SessionRegistry:
             session = self._sessions.get(name)
             if session is None:
                 self._evict()
-                session = Session(name, self.cat, self.seed, self.order_ttl,
-                                  self.journal_size)
+                session = Session(
+                    name, self.cat, self.seed, self.order_ttl, self.journal_size
+                )
                 self._sessions[name] = session
             self._sessions.move_to_end(name)
             session.last_used = time.monotonic()

@@ -37,8 +37,12 @@ class Shop:
     """The mutable world of one session, built from the shared catalogue."""
 
     def __init__(
-        self, cat: Catalogue, rng: random.Random, faker_seed: int,
-        now: Callable[[], datetime], order_ttl: int,
+        self,
+        cat: Catalogue,
+        rng: random.Random,
+        faker_seed: int,
+        now: Callable[[], datetime],
+        order_ttl: int,
     ) -> None:
         self.cat = cat
         self.rng = rng
@@ -81,11 +85,15 @@ class Shop:
         f = self.faker
         first, last = f.first_name(), f.last_name()
         return Consumer(
-            first_name=first, last_name=last,
+            first_name=first,
+            last_name=last,
             email=f"{first}.{last}@example.com".lower(),
             date_of_birth=f.date_of_birth(minimum_age=18, maximum_age=80).isoformat(),
-            gender=self.rng.choice((0, 1, 2, 9)), address=f.street_address(),
-            postal_code=f.postcode(), city=f.city(), country="NL",
+            gender=self.rng.choice((0, 1, 2, 9)),
+            address=f.street_address(),
+            postal_code=f.postcode(),
+            city=f.city(),
+            country="NL",
         )
 
     # -- reading --------------------------------------------------------------
@@ -119,10 +127,15 @@ class Shop:
                     [{"path": "$.captcha", "message": "unknown captcha token"}],
                 )
             if domain not in app.captcha_domains:
-                raise errors.CaptchaInvalidDomain(errors=[{
-                    "path": "$.captcha",
-                    "message": f"solved for {domain}, not a domain of the application",
-                }])
+                raise errors.CaptchaInvalidDomain(
+                    errors=[
+                        {
+                            "path": "$.captcha",
+                            "message": f"solved for {domain}, not a domain "
+                            "of the application",
+                        }
+                    ]
+                )
             return
         limit = self.rate_limit(app.key)
         if limit is not None and self._recent_orders(app.key, limit) >= limit.orders:
@@ -155,18 +168,24 @@ class Shop:
         for uid, wanted in draft.demand().items():
             left = self.availability(uid)
             if wanted > left:
-                problems.append({
-                    "path": "$.products",
-                    "message": f"{wanted} of {uid} asked, {left} available",
-                })
+                problems.append(
+                    {
+                        "path": "$.products",
+                        "message": f"{wanted} of {uid} asked, {left} available",
+                    }
+                )
         if problems:
             raise errors.ConstraintViolation(
                 f"Not enough availability: {problems[0]['message']}.", problems
             )
 
     def place(
-        self, draft: Draft, principal: Principal, force: Force = no_force,
-        transfer_of: tuple[str, ...] = (), fixed: dict[str, str] | None = None,
+        self,
+        draft: Draft,
+        principal: Principal,
+        force: Force = no_force,
+        transfer_of: tuple[str, ...] = (),
+        fixed: dict[str, str] | None = None,
     ) -> Order:
         """Create the order of a checked draft: take stock and seats, or refuse."""
         app = principal.require_app()
@@ -188,34 +207,51 @@ class Shop:
         if order.totals.free:
             self._complete(order)
         else:
-            order.payments.append(Payment(1, _uid_of(order.payment_method),
-                                          order.created))
-            heapq.heappush(self._expiry, (order.expires_at, order.seq))  # type: ignore[arg-type]
+            order.payments.append(
+                Payment(1, _uid_of(order.payment_method), order.created)
+            )
+            assert order.expires_at is not None
+            heapq.heappush(self._expiry, (order.expires_at, order.seq))
         self._confirmation_email(order)
         return order
 
     def _new_order(
-        self, draft: Draft, principal: Principal, app_key: str,
-        transfer_of: tuple[str, ...], fixed: dict[str, str],
+        self,
+        draft: Draft,
+        principal: Principal,
+        app_key: str,
+        transfer_of: tuple[str, ...],
+        fixed: dict[str, str],
     ) -> Order:
         now = self.now()
         self._seq += 1
         return Order(
-            seq=self._seq, uid=fixed.get("uid") or self.new_uid(),
+            seq=self._seq,
+            uid=fixed.get("uid") or self.new_uid(),
             reference=fixed.get("reference") or self.new_reference(),
-            created=now, status="pending", event=draft.event.uid,
-            application=app_key, lines=draft.lines, consumer=draft.consumer,
+            created=now,
+            status="pending",
+            event=draft.event.uid,
+            application=app_key,
+            lines=draft.lines,
+            consumer=draft.consumer,
             shipping_consumer=draft.shipping_consumer,
-            payment_method=draft.payment_method, shipping_method=draft.shipping_method,
+            payment_method=draft.payment_method,
+            shipping_method=draft.shipping_method,
             external_purchases=draft.external_purchases,
             external_reference=draft.external_reference,
-            redirect_url=draft.redirect_url, donation=draft.donation,
-            vouchers=draft.vouchers, opt_in=draft.opt_in, currency=draft.currency,
+            redirect_url=draft.redirect_url,
+            donation=draft.donation,
+            vouchers=draft.vouchers,
+            opt_in=draft.opt_in,
+            currency=draft.currency,
             order_token=fixed.get("order_token") or self.new_token(),
             expires_at=now + self.order_ttl,
-            cognito_user=principal.cognito_user, via_bearer=principal.via == "bearer",
+            cognito_user=principal.cognito_user,
+            via_bearer=principal.via == "bearer",
             check_consecutive_seats=draft.check_consecutive_seats,
-            transfer_of=transfer_of, captcha=draft.captcha,
+            transfer_of=transfer_of,
+            captcha=draft.captcha,
         )
 
     def _seats(self, order: Order, draft: Draft, forced: bool) -> list[Seat] | None:
@@ -282,8 +318,9 @@ class Shop:
     def reorder_for_payment(self, order: Order) -> None:
         """A basket made by a repayment becomes a pending order again."""
         order.in_basket = False
-        order.payments.append(Payment(len(order.payments) + 1,
-                                      _uid_of(order.payment_method), self.now()))
+        order.payments.append(
+            Payment(len(order.payments) + 1, _uid_of(order.payment_method), self.now())
+        )
 
     def _complete(self, order: Order) -> None:
         self.set_status(order, "completed")
@@ -301,16 +338,35 @@ class Shop:
             for unit in range(line.quantity):
                 consumer = line.consumers[unit] if line.consumers else None
                 seat = next(seats, None) if line.product.seated else None
-                self._new_ticket(order, line.product, line.unit_price,
-                                 line.unit_service_costs, consumer, seat)
+                self._new_ticket(
+                    order,
+                    line.product,
+                    line.unit_price,
+                    line.unit_service_costs,
+                    consumer,
+                    seat,
+                )
 
-    def _new_ticket(self, order: Order, product: Any, price: Any, fee: Any,
-                    consumer: Consumer | None, seat: Seat | None,
-                    uid: str | None = None) -> Ticket:
+    def _new_ticket(
+        self,
+        order: Order,
+        product: Any,
+        price: Any,
+        fee: Any,
+        consumer: Consumer | None,
+        seat: Seat | None,
+        uid: str | None = None,
+    ) -> Ticket:
         ticket = Ticket(
-            uid=uid or self.new_uid(), code=self.new_barcode(), order=order.uid,
-            product=product, price=price, service_fee=fee, consumer=consumer,
-            seat=seat, issued=self.now(),
+            uid=uid or self.new_uid(),
+            code=self.new_barcode(),
+            order=order.uid,
+            product=product,
+            price=price,
+            service_fee=fee,
+            consumer=consumer,
+            seat=seat,
+            issued=self.now(),
         )
         self.tickets[ticket.uid] = ticket
         order.tickets.append(ticket)
@@ -319,8 +375,9 @@ class Shop:
     def _finish_transfer(self, order: Order) -> None:
         for uid in order.transfer_of:
             old = self.tickets[uid]
-            new = self._new_ticket(order, old.product, old.price, old.service_fee,
-                                   order.consumer, old.seat)
+            new = self._new_ticket(
+                order, old.product, old.price, old.service_fee, order.consumer, old.seat
+            )
             new.replaces = old.uid
             old.status, old.replaced_by, old.held_by = "invalid", new.uid, None
 
@@ -350,18 +407,36 @@ class Shop:
         while self._expiry and self._expiry[0][0] <= now:
             _, seq = heapq.heappop(self._expiry)
             order = self.index.by_seq[seq]
-            if order.status == "pending" and order.expires_at and order.expires_at <= now:
+            if (
+                order.status == "pending"
+                and order.expires_at
+                and order.expires_at <= now
+            ):
                 self.cancel(order, "The order expired before it was paid.")
                 expired += 1
         return expired
 
-    def send_email(self, to: str | None, subject: str, body: str, kind: str,
-                   order: Order | None, links: dict[str, str]) -> None:
-        self.outbox.append({
-            "uid": self.new_uid(), "to": to, "subject": subject, "body": body,
-            "kind": kind, "order": order.uid if order else None,
-            "sent_at": self.now(), "links": links,
-        })
+    def send_email(
+        self,
+        to: str | None,
+        subject: str,
+        body: str,
+        kind: str,
+        order: Order | None,
+        links: dict[str, str],
+    ) -> None:
+        self.outbox.append(
+            {
+                "uid": self.new_uid(),
+                "to": to,
+                "subject": subject,
+                "body": body,
+                "kind": kind,
+                "order": order.uid if order else None,
+                "sent_at": self.now(),
+                "links": links,
+            }
+        )
 
     def _confirmation_email(self, order: Order) -> None:
         name = order.consumer.first_name if order.consumer else "customer"
@@ -370,14 +445,16 @@ class Shop:
             f"Your order {order.reference}",
             f"Dear {name},\n\nThank you for your order {order.reference}. Manage it "
             "with the link below; it carries your Order token.\n\n{order_link}\n",
-            "order_confirmation", order,
+            "order_confirmation",
+            order,
             {"order_link": f"/orders/{order.uid}?order_token={order.order_token}"},
         )
 
     # -- baskets --------------------------------------------------------------
 
-    def new_basket(self, app_key: str, payload: dict[str, Any],
-                   uid: str | None = None) -> Basket:
+    def new_basket(
+        self, app_key: str, payload: dict[str, Any], uid: str | None = None
+    ) -> Basket:
         basket = Basket(uid or self.new_uid(), app_key, self.now(), payload)
         self.baskets[basket.uid] = basket
         return basket

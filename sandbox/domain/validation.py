@@ -69,8 +69,11 @@ class Draft:
     @property
     def totals(self) -> Totals:
         return compute_totals(
-            self.lines, self.payment_method, self.shipping_method,
-            self.external_purchases, self.donation,
+            self.lines,
+            self.payment_method,
+            self.shipping_method,
+            self.external_purchases,
+            self.donation,
         )
 
     def demand(self) -> Counter[str]:
@@ -99,23 +102,40 @@ def resolve(
 def check_references(payload: dict[str, Any], cat: Catalogue) -> None:
     """What a payload without products names must exist: methods, vouchers."""
     _vouchers(payload.get("vouchers") or [], cat)
-    _method(payload.get("payment_method"), "payment-methods", cat.payment_methods,
-            "payment_method")
+    _method(
+        payload.get("payment_method"),
+        "payment-methods",
+        cat.payment_methods,
+        "payment_method",
+    )
     _shipping(payload.get("shipping_method"), cat)
 
 
-def draft_for(payload: dict[str, Any], cat: Catalogue, event: Event,
-              lines: list[Line], vouchers: tuple[str, ...] = ()) -> Draft:
+def draft_for(
+    payload: dict[str, Any],
+    cat: Catalogue,
+    event: Event,
+    lines: list[Line],
+    vouchers: tuple[str, ...] = (),
+) -> Draft:
     """A draft of ``lines`` with the payload's consumer, methods and extras."""
-    payment_method = _method(payload.get("payment_method"), "payment-methods",
-                             cat.payment_methods, "payment_method")
+    payment_method = _method(
+        payload.get("payment_method"),
+        "payment-methods",
+        cat.payment_methods,
+        "payment_method",
+    )
     shipping_method, shipping_consumer = _shipping(payload.get("shipping_method"), cat)
     consumer = payload.get("consumer")
     return Draft(
-        event=event, lines=lines,
-        consumer=Consumer.from_payload(consumer) if isinstance(consumer, dict) else None,
+        event=event,
+        lines=lines,
+        consumer=Consumer.from_payload(consumer)
+        if isinstance(consumer, dict)
+        else None,
         shipping_consumer=shipping_consumer,
-        payment_method=payment_method, shipping_method=shipping_method,
+        payment_method=payment_method,
+        shipping_method=shipping_method,
         external_purchases=_external(payload.get("external_purchases") or []),
         external_reference=payload.get("external_reference"),
         redirect_url=payload.get("redirect_url"),
@@ -146,7 +166,12 @@ def _check_vouchers_event(vouchers: list[Voucher], event: Event) -> None:
         if voucher.event != event.uid:
             raise errors.VoucherInvalid(
                 f"Voucher code {voucher.code!r} is not valid for this event.",
-                [{"path": f"$.vouchers[{index}]", "message": "not valid for this event"}],
+                [
+                    {
+                        "path": f"$.vouchers[{index}]",
+                        "message": "not valid for this event",
+                    }
+                ],
             )
 
 
@@ -164,7 +189,12 @@ def _product(
     if app is not None and product.event not in app.events:
         raise errors.Forbidden(
             f"The application may not sell product {product.uid}.",
-            [{"path": path, "message": "product of an event the application cannot sell"}],
+            [
+                {
+                    "path": path,
+                    "message": "product of an event the application cannot sell",
+                }
+            ],
         )
     return product
 
@@ -193,14 +223,24 @@ def _lines(
     if not event.on_sale(now):
         problems.append({"path": "$.products", "message": "the event is not on sale"})
     lines: list[Line] = []
-    for index, (selection, product) in enumerate(zip(selections, products, strict=True)):
+    for index, (selection, product) in enumerate(
+        zip(selections, products, strict=True)
+    ):
         path = f"$.products[{index}]"
         if not product.separately_saleable:
-            problems.append({"path": f"{path}.product",
-                             "message": "product cannot be bought on its own"})
+            problems.append(
+                {
+                    "path": f"{path}.product",
+                    "message": "product cannot be bought on its own",
+                }
+            )
         if product.requires_voucher and product.requires_voucher.upper() not in codes:
-            problems.append({"path": f"{path}.product",
-                             "message": "product needs a voucher to be bought"})
+            problems.append(
+                {
+                    "path": f"{path}.product",
+                    "message": "product needs a voucher to be bought",
+                }
+            )
         quantity = selection["quantity"]
         consumers = _ticket_consumers(selection, quantity, path, problems)
         lines.append(_priced(product, quantity, discount, None, consumers))
@@ -238,10 +278,12 @@ def _ticket_consumers(
     if given is None:
         return ()
     if len(given) != quantity:
-        problems.append({
-            "path": f"{path}.consumers",
-            "message": f"{len(given)} consumers for a quantity of {quantity}",
-        })
+        problems.append(
+            {
+                "path": f"{path}.consumers",
+                "message": f"{len(given)} consumers for a quantity of {quantity}",
+            }
+        )
         return ()
     return tuple(Consumer.from_payload(c) for c in given)
 
@@ -260,18 +302,22 @@ def _check_limits(
         product = by_uid[uid]
         low, high = product.min_per_order, product.max_per_order
         if low is not None and quantity < low:
-            problems.append({"path": "$.products",
-                             "message": f"at least {low} of {uid} per order"})
+            problems.append(
+                {"path": "$.products", "message": f"at least {low} of {uid} per order"}
+            )
         if high is not None and quantity > high:
-            problems.append({"path": "$.products",
-                             "message": f"at most {high} of {uid} per order"})
+            problems.append(
+                {"path": "$.products", "message": f"at most {high} of {uid} per order"}
+            )
     total = sum(per_product.values())
     if total > event.max_quantity_per_order:
-        problems.append({
-            "path": "$.products",
-            "message": f"at most {event.max_quantity_per_order} products per order "
-            "for this event",
-        })
+        problems.append(
+            {
+                "path": "$.products",
+                "message": f"at most {event.max_quantity_per_order} products per order "
+                "for this event",
+            }
+        )
 
 
 def _method(value: Any, collection: str, table: dict[str, Any], field: str) -> Any:
@@ -291,12 +337,17 @@ def _shipping(
     value: Any, cat: Catalogue
 ) -> tuple[ShippingMethod | None, Consumer | None]:
     if isinstance(value, dict):
-        method = _method(value.get("uid"), "shipping-methods", cat.shipping_methods,
-                         "shipping_method")
+        method = _method(
+            value.get("uid"),
+            "shipping-methods",
+            cat.shipping_methods,
+            "shipping_method",
+        )
         consumer = value.get("consumer")
         return method, Consumer.from_payload(consumer) if consumer else None
-    return _method(value, "shipping-methods", cat.shipping_methods,
-                   "shipping_method"), None
+    return _method(
+        value, "shipping-methods", cat.shipping_methods, "shipping_method"
+    ), None
 
 
 def _external(items: list[dict[str, Any]]) -> list[ExternalPurchase]:
@@ -304,13 +355,17 @@ def _external(items: list[dict[str, Any]]) -> list[ExternalPurchase]:
     for index, item in enumerate(items):
         price = item["unit_price"]
         title = item.get("title") or {}
-        out.append(ExternalPurchase(
-            title={"en": title} if isinstance(title, str) else title,
-            product_reference=item["product_reference"], quantity=item["quantity"],
-            unit_price=_amount(price["amount"],
-                               f"$.external_purchases[{index}].unit_price.amount"),
-            currency=price.get("currency", "EUR").upper(),
-        ))
+        out.append(
+            ExternalPurchase(
+                title={"en": title} if isinstance(title, str) else title,
+                product_reference=item["product_reference"],
+                quantity=item["quantity"],
+                unit_price=_amount(
+                    price["amount"], f"$.external_purchases[{index}].unit_price.amount"
+                ),
+                currency=price.get("currency", "EUR").upper(),
+            )
+        )
     return out
 
 

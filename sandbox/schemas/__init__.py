@@ -35,8 +35,9 @@ def registry() -> Registry:
     """Every stored schema by its ``$id``, so that they can refer to each other."""
     from referencing import Registry, Resource
 
-    resources = [(f"{name}.json", Resource.from_contents(schema(name)))
-                 for name in names()]
+    resources = [
+        (f"{name}.json", Resource.from_contents(schema(name))) for name in names()
+    ]
     return Registry().with_resources(resources)
 
 
@@ -50,7 +51,8 @@ def validator(name: str) -> Draft202012Validator:
     from jsonschema import Draft202012Validator
 
     return Draft202012Validator(
-        schema(name), registry=registry(),
+        schema(name),
+        registry=registry(),
         format_checker=Draft202012Validator.FORMAT_CHECKER,
     )
 
@@ -78,8 +80,9 @@ def check_refs() -> None:
             try:
                 resolver.lookup(ref)
             except Exception as exc:  # noqa: BLE001 - any failure is fatal
-                raise ValueError(f"schema {name}.json: $ref {ref!r} does not "
-                                 f"resolve ({exc})") from None
+                raise ValueError(
+                    f"schema {name}.json: $ref {ref!r} does not resolve ({exc})"
+                ) from None
 
 
 def _refs(node: Any) -> list[str]:
@@ -104,8 +107,10 @@ def warm() -> None:
         check_all()
     except SchemaError as exc:
         logging.getLogger("sandbox").critical(
-            "broken JSON Schema, stopping: %s at %s", exc.message,
-            json_path(exc.absolute_path))
+            "broken JSON Schema, stopping: %s at %s",
+            exc.message,
+            json_path(exc.absolute_path),
+        )
         os._exit(3)
     for name in names():
         if not name.startswith("response_"):

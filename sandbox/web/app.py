@@ -22,9 +22,13 @@ from sandbox.web.context import Sandbox, current_session, session_name
 log = logging.getLogger("sandbox.requests")
 
 HTTP_TYPES = {
-    400: errors.BadRequest, 401: errors.Unauthorized, 403: errors.Forbidden,
-    404: errors.NotFound, 405: errors.MethodNotAllowed,
-    413: errors.RequestEntityTooLarge, 415: errors.UnsupportedMediaType,
+    400: errors.BadRequest,
+    401: errors.Unauthorized,
+    403: errors.Forbidden,
+    404: errors.NotFound,
+    405: errors.MethodNotAllowed,
+    413: errors.RequestEntityTooLarge,
+    415: errors.UnsupportedMediaType,
 }
 # Paths that neither need a session nor go into the journal.
 NO_SESSION = ("/status",)
@@ -62,7 +66,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     cat = load_catalogue(settings.fixtures, settings.seed, utcnow())
     ttl = settings.order_ttl or int(cat.settings["order_ttl_seconds"])
     registry = SessionRegistry(
-        cat, settings.seed, ttl, settings.journal_size, settings.max_sessions,
+        cat,
+        settings.seed,
+        ttl,
+        settings.journal_size,
+        settings.max_sessions,
         settings.session_idle,
     )
     scenarios = load_scenarios([data_dir("scenarios"), *settings.scenarios])
@@ -125,9 +133,14 @@ def _hooks(app: Flask) -> None:
         if "locked" in g and not request.path.startswith("/_sandbox"):
             journal.record(g.locked, response)
         elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        log.info("session=%s method=%s path=%s status=%s ms=%.1f",
-                 g.get("locked").name if "locked" in g else _name(),
-                 request.method, request.path, response.status_code, elapsed)
+        log.info(
+            "session=%s method=%s path=%s status=%s ms=%.1f",
+            g.get("locked").name if "locked" in g else _name(),
+            request.method,
+            request.path,
+            response.status_code,
+            elapsed,
+        )
         return response
 
     @app.teardown_request
@@ -146,8 +159,9 @@ def _name() -> str:
 
 def error_response(error: errors.ApiError) -> Response:
     g.error_type = error.type
-    response = Response(jsonio.dumps(error.body()), status=error.status,
-                        mimetype="application/json")
+    response = Response(
+        jsonio.dumps(error.body()), status=error.status, mimetype="application/json"
+    )
     return response
 
 
@@ -159,8 +173,9 @@ def _error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         code = error.code or 500
-        cls = HTTP_TYPES.get(code, errors.BadRequest if code < 500
-                             else errors.InternalServerError)
+        cls = HTTP_TYPES.get(
+            code, errors.BadRequest if code < 500 else errors.InternalServerError
+        )
         message = error.description or cls.default_message
         if code == 404:
             message = f"There is no resource at {request.path}."

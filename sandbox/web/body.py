@@ -68,8 +68,12 @@ def json_object() -> dict[str, Any]:
     return {key: value for key, value in body.items() if value is not None}
 
 
-def validate(body: Any, schema: str, classify: Classifier | None = None,
-             default: type[errors.ApiError] = errors.ConstraintViolation) -> None:
+def validate(
+    body: Any,
+    schema: str,
+    classify: Classifier | None = None,
+    default: type[errors.ApiError] = errors.ConstraintViolation,
+) -> None:
     """Check ``body`` against a stored schema; raise with every problem listed."""
     found = list(schemas.validator(schema).iter_errors(body))
     if not found:
@@ -87,8 +91,11 @@ def validate(body: Any, schema: str, classify: Classifier | None = None,
 
 
 PRIORITY = (
-    "NO_CONSUMER_URI_OR_INFO_PROVIDED", "CONSUMER_MISSING", "TICKET_CONSUMER_ERROR",
-    "CONSTRAINT_VIOLATION", "BAD_REQUEST",
+    "NO_CONSUMER_URI_OR_INFO_PROVIDED",
+    "CONSUMER_MISSING",
+    "TICKET_CONSUMER_ERROR",
+    "CONSTRAINT_VIOLATION",
+    "BAD_REQUEST",
 )
 
 
@@ -114,7 +121,11 @@ def describe(error: ValidationError) -> str:
     if v == "maxLength":
         return f"is longer than {schema} characters"
     if v == "minLength":
-        return "must not be empty" if schema == 1 else f"is shorter than {schema} characters"
+        return (
+            "must not be empty"
+            if schema == 1
+            else f"is shorter than {schema} characters"
+        )
     if v == "type":
         wanted = schema if isinstance(schema, str) else " or ".join(schema)
         return f"must be of type {wanted}, not {_json_type(error.instance)}"
@@ -125,7 +136,9 @@ def describe(error: ValidationError) -> str:
     if v in ("minimum", "maximum"):
         return f"must be {'at least' if v == 'minimum' else 'at most'} {schema}"
     if v in ("minItems", "maxItems"):
-        return f"must have {'at least' if v == 'minItems' else 'at most'} {schema} items"
+        return (
+            f"must have {'at least' if v == 'minItems' else 'at most'} {schema} items"
+        )
     if v in ("enum", "const"):
         allowed = schema if isinstance(schema, list) else [schema]
         return "must be one of " + ", ".join(map(_short, allowed))
@@ -166,6 +179,7 @@ def _json_type(value: Any) -> str:
 
 def order_classifier(consumer_type: str = "CONSUMER_MISSING") -> Classifier:
     """How POST /orders names its schema errors."""
+
     def classify(path: str, error: ValidationError) -> str | None:
         if re.match(r"^\$\.products\[\d+\]\.consumers?(\[|\.|$)", path):
             return "TICKET_CONSUMER_ERROR"
@@ -173,4 +187,5 @@ def order_classifier(consumer_type: str = "CONSUMER_MISSING") -> Classifier:
             if error.validator == "required" or path == "$.consumer":
                 return consumer_type
         return None
+
     return classify

@@ -27,7 +27,9 @@ EVENT_SEARCH = (
     "{?merchant_name,title,subtitle,sale_start,sale_end,event_start,event_end,"
     "location.name,location.postal_code,location.city,location.country,artist,page}"
 )
-PRODUCT_SEARCH = "{?event,name,name__startswith,price,price__lt,price__gt,is_soldout,page}"
+PRODUCT_SEARCH = (
+    "{?event,name,name__startswith,price,price__lt,price__gt,is_soldout,page}"
+)
 ORDER_SEARCH = (
     "{?event,event__in,external_reference,status,status__ne,status__in,"
     "created__lt,created__lte,created__gt,created__gte,page}"
@@ -42,14 +44,21 @@ def root() -> Response:
         return {"href": r.uri(path), "templated": True}
 
     links = {
-        "self": {"href": r.uri("/")}, "profile": profile("index"), "curies": CURIES,
-        "help": {"href": "https://shopping-api-docs.paylogic.com/", "type": "text/html"},
+        "self": {"href": r.uri("/")},
+        "profile": profile("index"),
+        "curies": CURIES,
+        "help": {
+            "href": "https://shopping-api-docs.paylogic.com/",
+            "type": "text/html",
+        },
         "shop:status": {"href": r.uri("/status")},
         "shop:event": templated("/events" + EVENT_SEARCH),
         "shop:product": templated("/products" + PRODUCT_SEARCH),
         "shop:storefront": templated("/storefront{?event,vouchers,country}"),
-        "shop:bill": templated("/bill{?products,payment_method,shipping_method,country,"
-                               "external_purchase_amount,donation_amount}"),
+        "shop:bill": templated(
+            "/bill{?products,payment_method,shipping_method,country,"
+            "external_purchase_amount,donation_amount}"
+        ),
         "shop:basket": {"href": r.uri("/baskets")},
         "shop:order": templated("/orders" + ORDER_SEARCH),
         "shop:ordercancellation": {"href": r.uri("/ordercancellation")},
@@ -64,8 +73,15 @@ def root() -> Response:
 @bp.get("/status")
 def status() -> Response:
     r = renderer()
-    return hal({"_links": {"self": {"href": r.uri("/status")},
-                           "profile": profile("status")}, "status": "OK"})
+    return hal(
+        {
+            "_links": {
+                "self": {"href": r.uri("/status")},
+                "profile": profile("status"),
+            },
+            "status": "OK",
+        }
+    )
 
 
 def _app() -> Application:
@@ -83,9 +99,20 @@ def _visible_event(uid: str, app: Application) -> Event:
 def events() -> Response:
     app = _app()
     apply_force("events.list")
-    listing.check_known({"merchant_name", "title", "subtitle", "location.name",
-                         "location.city", "location.country", "location.postal_code",
-                         "location_name", "location_city", "location_country"})
+    listing.check_known(
+        {
+            "merchant_name",
+            "title",
+            "subtitle",
+            "location.name",
+            "location.city",
+            "location.country",
+            "location.postal_code",
+            "location_name",
+            "location_city",
+            "location_country",
+        }
+    )
     session, cat = current_session(), sandbox().cat
     now = session.now()
     found = [e for uid, e in cat.events.items() if uid in app.events]
@@ -95,8 +122,14 @@ def events() -> Response:
         if wanted is not None:
             found = [e for e in found if wanted.lower() in pick(e).lower()]
     found.sort(key=lambda e: (e.event_start, e.uid))
-    return _collection("/events", "shop:event", "events", EVENT_SEARCH, found,
-                       lambda e: renderer().event(e))
+    return _collection(
+        "/events",
+        "shop:event",
+        "events",
+        EVENT_SEARCH,
+        found,
+        lambda e: renderer().event(e),
+    )
 
 
 def _title(event: Event) -> str:
@@ -128,8 +161,19 @@ def event(uid: str) -> Response:
 def products() -> Response:
     app = _app()
     apply_force("products.list")
-    listing.check_known({"event", "name", "name__startswith", "price", "price__lt",
-                         "price__lte", "price__gt", "price__gte", "is_soldout"})
+    listing.check_known(
+        {
+            "event",
+            "name",
+            "name__startswith",
+            "price",
+            "price__lt",
+            "price__lte",
+            "price__gt",
+            "price__gte",
+            "is_soldout",
+        }
+    )
     shop, cat = current_session().shop, sandbox().cat
     found = [p for p in cat.products.values() if p.event in app.events]
     event_ref = listing.single("event")
@@ -140,18 +184,29 @@ def products() -> Response:
         found = [p for p in found if p.event == uid]
     found = _filter_products(found, shop)
     found.sort(key=lambda p: (p.event, p.viewing_order, p.uid))
-    return _collection("/products", "shop:product", "products", PRODUCT_SEARCH, found,
-                       lambda p: renderer().product(p, shop.availability(p.uid)))
+    return _collection(
+        "/products",
+        "shop:product",
+        "products",
+        PRODUCT_SEARCH,
+        found,
+        lambda p: renderer().product(p, shop.availability(p.uid)),
+    )
 
 
 def _filter_products(found: list[Product], shop: Any) -> list[Product]:
     name = listing.single("name")
     if name is not None:
-        found = [p for p in found if name.lower() in (v.lower() for v in p.name.values())]
+        found = [
+            p for p in found if name.lower() in (v.lower() for v in p.name.values())
+        ]
     prefix = listing.single("name__startswith")
     if prefix is not None:
-        found = [p for p in found
-                 if any(v.lower().startswith(prefix.lower()) for v in p.name.values())]
+        found = [
+            p
+            for p in found
+            if any(v.lower().startswith(prefix.lower()) for v in p.name.values())
+        ]
     for op, compare in _PRICE_OPS.items():
         bound = listing.resolve_filter(op, _price)
         if bound is not None:
@@ -170,8 +225,10 @@ def _price(text: str) -> Any:
 
 
 _PRICE_OPS = {
-    "price": lambda a, b: a == b, "price__lt": lambda a, b: a < b,
-    "price__lte": lambda a, b: a <= b, "price__gt": lambda a, b: a > b,
+    "price": lambda a, b: a == b,
+    "price__lt": lambda a, b: a < b,
+    "price__lte": lambda a, b: a <= b,
+    "price__gt": lambda a, b: a > b,
     "price__gte": lambda a, b: a >= b,
 }
 
@@ -193,8 +250,9 @@ def payment_method(uid: str) -> Response:
     if method is None:
         raise errors.NotFound(f"Payment method {uid} does not exist.")
     r = renderer()
-    return hal(r.method_resource(r.payment_method(method), request.path,
-                                 "payment_method"))
+    return hal(
+        r.method_resource(r.payment_method(method), request.path, "payment_method")
+    )
 
 
 @bp.get("/shipping-methods/<uid>")
@@ -204,15 +262,27 @@ def shipping_method(uid: str) -> Response:
     if method is None:
         raise errors.NotFound(f"Shipping method {uid} does not exist.")
     r = renderer()
-    return hal(r.method_resource(r.shipping_method(method), request.path,
-                                 "shipping_method"))
+    return hal(
+        r.method_resource(r.shipping_method(method), request.path, "shipping_method")
+    )
 
 
-def _collection(path: str, rel: str, page_doc: str, search: str, items: list[Any],
-                render: Any) -> Response:
+def _collection(
+    path: str, rel: str, page_doc: str, search: str, items: list[Any], render: Any
+) -> Response:
     size = sandbox().settings.page_size
     page, pages, chosen = listing.slice_page(items, size)
-    return hal(renderer().collection(
-        path, listing.kept_query(), page, pages, len(items), rel,
-        [render(item) for item in chosen], search, page_doc, self_href(),
-    ))
+    return hal(
+        renderer().collection(
+            path,
+            listing.kept_query(),
+            page,
+            pages,
+            len(items),
+            rel,
+            [render(item) for item in chosen],
+            search,
+            page_doc,
+            self_href(),
+        )
+    )

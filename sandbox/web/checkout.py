@@ -18,23 +18,34 @@ from sandbox.domain.model import Order
 from sandbox.web.context import current_session, renderer, sandbox
 
 # The pages live beside the views, in sandbox/web/templates (package data).
-bp = Blueprint("checkout", __name__, url_prefix="/_sandbox",
-               template_folder="templates")
+bp = Blueprint(
+    "checkout", __name__, url_prefix="/_sandbox", template_folder="templates"
+)
 
 
 def _payable(order: Order) -> bool:
     payment = order.payment
     return order.status == "pending" and (
-        order.in_basket or (payment is not None and payment.status == "pending"))
+        order.in_basket or (payment is not None and payment.status == "pending")
+    )
 
 
 def _page(order: Order, message: str | None = None, status: int = 200) -> Response:
     payment = order.payment
     html = render_template(
-        "checkout.html", order=order, totals=order.totals, message=message,
-        payable=_payable(order), action=request.full_path.rstrip("?"),
-        payment_status=("basket (repayment)" if order.in_basket else
-                        payment.status if payment else "none"),
+        "checkout.html",
+        order=order,
+        totals=order.totals,
+        message=message,
+        payable=_payable(order),
+        action=request.full_path.rstrip("?"),
+        payment_status=(
+            "basket (repayment)"
+            if order.in_basket
+            else payment.status
+            if payment
+            else "none"
+        ),
     )
     return Response(html, status=status, mimetype="text/html")
 
@@ -55,9 +66,12 @@ def choose(uid: str) -> Response:
         return _page(order, exc.message, exc.status)
     actual = order.payment.status if order.payment else outcome
     target = _redirect_target(order)
-    return Response(status=303, headers={
-        "Location": _with_query(target, {"order": order.uid, "outcome": actual})
-    })
+    return Response(
+        status=303,
+        headers={
+            "Location": _with_query(target, {"order": order.uid, "outcome": actual})
+        },
+    )
 
 
 def _redirect_target(order: Order) -> str:
@@ -80,8 +94,11 @@ def _with_query(url: str, extra: dict[str, str]) -> str:
 
 @bp.get("/return")
 def back_at_shop() -> Response:
-    html = render_template("return.html", order=request.args.get("order", ""),
-                           outcome=request.args.get("outcome", ""))
+    html = render_template(
+        "return.html",
+        order=request.args.get("order", ""),
+        outcome=request.args.get("outcome", ""),
+    )
     return Response(html, mimetype="text/html")
 
 
@@ -96,8 +113,13 @@ def etickets(uid: str) -> Response:
         raise errors.NotFound("This order has no valid e-tickets.")
     cat = sandbox().cat
     pages = [_ticket_lines(order, t, cat) for t in tickets]
-    return Response(pdf.render(pages), mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="etickets-{order.reference}.pdf"'})
+    return Response(
+        pdf.render(pages),
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="etickets-{order.reference}.pdf"'
+        },
+    )
 
 
 def _ticket_lines(order: Order, ticket: Any, cat: Any) -> list[tuple[int, str]]:
@@ -108,8 +130,10 @@ def _ticket_lines(order: Order, ticket: Any, cat: Any) -> list[tuple[int, str]]:
     lines = [
         (18, "SANDBOX TICKET - NOT VALID FOR ENTRY"),
         (16, event.title["en"]),
-        (12, f"{event.location.get('name', '')}, "
-             f"{event.event_start:%Y-%m-%d %H:%M} UTC"),
+        (
+            12,
+            f"{event.location.get('name', '')}, {event.event_start:%Y-%m-%d %H:%M} UTC",
+        ),
         (12, f"Ticket: {ticket.product.name['en']} ({ticket.uid})"),
         (12, f"Barcode: {ticket.code}"),
         (12, f"Order: {order.reference}"),
@@ -118,6 +142,11 @@ def _ticket_lines(order: Order, ticket: Any, cat: Any) -> list[tuple[int, str]]:
         lines.append((12, f"Holder: {name}"))
     if ticket.seat:
         lines.append((12, f"Seat: row {ticket.seat[0]}, seat {ticket.seat[1]}"))
-    lines.append((10, "Issued by the Shopping Sandbox, a test double of the Paylogic "
-                      "Shopping Service API."))
+    lines.append(
+        (
+            10,
+            "Issued by the Shopping Sandbox, a test double of the Paylogic "
+            "Shopping Service API.",
+        )
+    )
     return lines

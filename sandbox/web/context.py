@@ -42,8 +42,11 @@ SESSION_PARAM = "sandbox_session"
 
 def session_name() -> str:
     """The header, or for browser pages the ``sandbox_session`` parameter."""
-    name = (request.headers.get(SESSION_HEADER, "").strip()
-            or request.args.get(SESSION_PARAM, "").strip() or DEFAULT)
+    name = (
+        request.headers.get(SESSION_HEADER, "").strip()
+        or request.args.get(SESSION_PARAM, "").strip()
+        or DEFAULT
+    )
     if len(name) > MAX_SESSION_NAME or not name.isprintable():
         raise errors.BadRequest(
             f"{SESSION_HEADER} must be a printable name of at most "
@@ -138,8 +141,12 @@ def forced_type(action: str) -> str | None:
     if wanted not in allowed or action == "payment":
         raise errors.BadRequest(
             f"{FORCE_HEADER}: {wanted!r} cannot happen on {action}.",
-            [{"path": f"header {FORCE_HEADER}",
-              "message": "valid here: " + ", ".join(allowed)}],
+            [
+                {
+                    "path": f"header {FORCE_HEADER}",
+                    "message": "valid here: " + ", ".join(allowed),
+                }
+            ],
             valid=list(allowed),
         )
     return wanted
@@ -159,8 +166,9 @@ def force_for(action: str, fields: dict[str, Any]) -> Any:
         if rule is None:
             return None
         g.forced = {"source": "rule", "rule": rule.id, "type": rule.outcome}
-        current_app.logger.info("forced %s on %s by rule %s", rule.outcome, action,
-                                rule.id)
+        current_app.logger.info(
+            "forced %s on %s by rule %s", rule.outcome, action, rule.id
+        )
         return rule.outcome
 
     return force

@@ -20,8 +20,11 @@ ADMIN_HEADER = "Sandbox-Admin-Token"
 
 
 def _json(payload: Any, status: int = 200) -> Response:
-    return hal(payload, status) if isinstance(payload, dict) and "_links" in payload \
+    return (
+        hal(payload, status)
+        if isinstance(payload, dict) and "_links" in payload
         else Response(_dumps(payload), status=status, mimetype="application/json")
+    )
 
 
 def _dumps(payload: Any) -> str:
@@ -37,8 +40,9 @@ def admin_only() -> None:
     if not token:
         return
     # A browser sends no header: the dashboard carries it as a parameter.
-    given = (request.headers.get(ADMIN_HEADER, "")
-             or request.values.get("admin_token", ""))
+    given = request.headers.get(ADMIN_HEADER, "") or request.values.get(
+        "admin_token", ""
+    )
     if not hmac.compare_digest(given.encode(), token.encode()):
         raise errors.Unauthorized(f"The control plane needs the {ADMIN_HEADER} header.")
 
@@ -53,16 +57,31 @@ def _optional_object(schema: str) -> dict[str, Any]:
 
 def _links() -> dict[str, Any]:
     r = renderer()
-    names = ["reset", "scenarios", "rules", "clock", "requests", "emails", "state",
-             "overrides", "openapi.json"]
-    links: dict[str, Any] = {name.split(".")[0]: {"href": r.uri(f"/_sandbox/{name}")}
-                             for name in names}
+    names = [
+        "reset",
+        "scenarios",
+        "rules",
+        "clock",
+        "requests",
+        "emails",
+        "state",
+        "overrides",
+        "openapi.json",
+    ]
+    links: dict[str, Any] = {
+        name.split(".")[0]: {"href": r.uri(f"/_sandbox/{name}")} for name in names
+    }
     links["self"] = {"href": r.uri("/_sandbox")}
     links["order"] = {"href": r.uri("/_sandbox/orders/{uid}"), "templated": True}
-    links["payment"] = {"href": r.uri("/_sandbox/orders/{uid}/payment"),
-                        "templated": True}
-    links["checkout"] = {"href": r.uri("/_sandbox/checkout/{uid}"), "templated": True,
-                         "type": "text/html"}
+    links["payment"] = {
+        "href": r.uri("/_sandbox/orders/{uid}/payment"),
+        "templated": True,
+    }
+    links["checkout"] = {
+        "href": r.uri("/_sandbox/checkout/{uid}"),
+        "templated": True,
+        "type": "text/html",
+    }
     return links
 
 
@@ -70,21 +89,34 @@ def _links() -> dict[str, Any]:
 def index() -> Any:
     session = current_session()
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    if best == "text/html" and request.accept_mimetypes["text/html"] > \
-            request.accept_mimetypes["application/json"]:
+    if (
+        best == "text/html"
+        and request.accept_mimetypes["text/html"]
+        > request.accept_mimetypes["application/json"]
+    ):
         shop = session.shop
         orders = list(shop.orders.values())[-50:][::-1]
         return render_template(
-            "dashboard.html", session=session, orders=orders,
+            "dashboard.html",
+            session=session,
+            orders=orders,
             rules=[control.rule_view(r) for r in session.rules.rules],
-            scenarios=sandbox().scenarios, journal=list(session.journal)[-20:][::-1],
-            emails=shop.outbox[-10:][::-1], clock=control.clock_view(session),
-            base=renderer().uri("/_sandbox"), query=_browser_query(),
+            scenarios=sandbox().scenarios,
+            journal=list(session.journal)[-20:][::-1],
+            emails=shop.outbox[-10:][::-1],
+            clock=control.clock_view(session),
+            base=renderer().uri("/_sandbox"),
+            query=_browser_query(),
         )
-    return _json({"_links": _links(), "session": session.name,
-                  "clock": control.clock_view(session),
-                  "rules": [control.rule_view(r) for r in session.rules.rules],
-                  "orders": len(session.shop.orders)})
+    return _json(
+        {
+            "_links": _links(),
+            "session": session.name,
+            "clock": control.clock_view(session),
+            "rules": [control.rule_view(r) for r in session.rules.rules],
+            "orders": len(session.shop.orders),
+        }
+    )
 
 
 @bp.post("/reset")
@@ -92,8 +124,9 @@ def reset() -> Response:
     payload = _form_or_json("reset")
     seed = payload.get("seed")
     current_session().reset(int(seed) if seed is not None else None)
-    return _after_form({"session": current_session().name,
-                        "seed": current_session().seed})
+    return _after_form(
+        {"session": current_session().name, "seed": current_session().seed}
+    )
 
 
 def _form_or_json(schema: str) -> dict[str, Any]:
@@ -105,8 +138,10 @@ def _form_or_json(schema: str) -> dict[str, Any]:
 def _browser_query() -> str:
     """What a browser must carry from page to page: it sends no headers of ours."""
     session = current_session().name
-    kept = {SESSION_PARAM: "" if session == DEFAULT else session,
-            "admin_token": request.values.get("admin_token", "").strip()}
+    kept = {
+        SESSION_PARAM: "" if session == DEFAULT else session,
+        "admin_token": request.values.get("admin_token", "").strip(),
+    }
     return urlencode({name: value for name, value in kept.items() if value})
 
 
@@ -122,13 +157,21 @@ def _after_form(payload: dict[str, Any], status: int = 200) -> Response:
 @bp.get("/scenarios")
 def scenarios() -> Response:
     session = current_session()
-    return _json({
-        "scenarios": [{"name": s["name"], "description": s["description"],
-                       "rules": s["rules"], "overrides": s.get("overrides", {})}
-                      for s in sandbox().scenarios.values()],
-        "armed": [control.rule_view(r) for r in session.rules.rules],
-        "armed_scenarios": session.scenarios,
-    })
+    return _json(
+        {
+            "scenarios": [
+                {
+                    "name": s["name"],
+                    "description": s["description"],
+                    "rules": s["rules"],
+                    "overrides": s.get("overrides", {}),
+                }
+                for s in sandbox().scenarios.values()
+            ],
+            "armed": [control.rule_view(r) for r in session.rules.rules],
+            "armed_scenarios": session.scenarios,
+        }
+    )
 
 
 @bp.post("/scenarios/<name>")
@@ -140,8 +183,9 @@ def arm_scenario(name: str) -> Response:
             [{"path": "name", "message": "known: " + ", ".join(sandbox().scenarios)}],
         )
     armed = control.arm_scenario(current_session(), scenario)
-    return _after_form({"scenario": name,
-                        "rules": [control.rule_view(r) for r in armed]}, 201)
+    return _after_form(
+        {"scenario": name, "rules": [control.rule_view(r) for r in armed]}, 201
+    )
 
 
 @bp.get("/rules")
@@ -232,8 +276,14 @@ def emails() -> Response:
     out = []
     for mail in current_session().shop.outbox:
         links = {k: r.uri(v) for k, v in mail["links"].items()}
-        out.append({**mail, "body": mail["body"].format(**links), "links": links,
-                    "sent_at": _iso(mail["sent_at"])})
+        out.append(
+            {
+                **mail,
+                "body": mail["body"].format(**links),
+                "links": links,
+                "sent_at": _iso(mail["sent_at"]),
+            }
+        )
     return _json({"emails": out, "count": len(out)})
 
 

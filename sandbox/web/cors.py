@@ -6,8 +6,14 @@ from __future__ import annotations
 from flask import Response, current_app, request
 
 ALLOWED_HEADERS = (
-    "Authorization", "Content-Type", "Accept", "Cognito-Token", "Order-Token",
-    "Sandbox-Session", "Sandbox-Force", "Sandbox-Admin-Token",
+    "Authorization",
+    "Content-Type",
+    "Accept",
+    "Cognito-Token",
+    "Order-Token",
+    "Sandbox-Session",
+    "Sandbox-Force",
+    "Sandbox-Admin-Token",
 )
 EXPOSED_HEADERS = ("Location", "Allow", "Sandbox-Session")
 

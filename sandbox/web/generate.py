@@ -28,17 +28,31 @@ def generate() -> Response:
     product = payload.get("product")
     uid = parse_ref(product, "products") if product is not None else None
     if product is not None and uid is None:
-        raise errors.BadRequest(f"{product!r} is not a product URI or uid.",
-                                [{"path": "$.product", "message": "not a product"}])
+        raise errors.BadRequest(
+            f"{product!r} is not a product URI or uid.",
+            [{"path": "$.product", "message": "not a product"}],
+        )
     shop = current_session().shop
-    orders = domain.generate(shop, payload["orders"],
-                             payload.get("status", "completed"), uid,
-                             payload.get("application"), payload.get("quantity", 1))
+    orders = domain.generate(
+        shop,
+        payload["orders"],
+        payload.get("status", "completed"),
+        uid,
+        payload.get("application"),
+        payload.get("quantity", 1),
+    )
     r = renderer()
-    return hal({
-        "_links": {"self": {"href": r.uri("/_sandbox/generate")},
-                   "first": {"href": r.uri(f"/orders/{orders[0].uid}")},
-                   "last": {"href": r.uri(f"/orders/{orders[-1].uid}")}},
-        "generated": len(orders), "orders": len(shop.orders),
-        "first": orders[0].uid, "last": orders[-1].uid,
-    }, 201)
+    return hal(
+        {
+            "_links": {
+                "self": {"href": r.uri("/_sandbox/generate")},
+                "first": {"href": r.uri(f"/orders/{orders[0].uid}")},
+                "last": {"href": r.uri(f"/orders/{orders[-1].uid}")},
+            },
+            "generated": len(orders),
+            "orders": len(shop.orders),
+            "first": orders[0].uid,
+            "last": orders[-1].uid,
+        },
+        201,
+    )

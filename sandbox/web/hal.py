@@ -25,8 +25,14 @@ from sandbox.money import amount_number, amount_string
 from sandbox.timeutil import isoformat
 
 DOCS = "https://shopping-api-docs.paylogic.com/documentation"
-CURIES = [{"name": "shop", "href": DOCS + "/{rel}.html", "templated": True,
-           "type": "text/html"}]
+CURIES = [
+    {
+        "name": "shop",
+        "href": DOCS + "/{rel}.html",
+        "templated": True,
+        "type": "text/html",
+    }
+]
 
 
 # Rendered catalogue parts, keyed by (catalogue id, base URL, uid); the entry
@@ -62,8 +68,11 @@ class Renderer:
         return self.base + path
 
     def links(self, self_href: str, page: str, **more: Any) -> dict[str, Any]:
-        links: dict[str, Any] = {"self": {"href": self_href}, "profile": profile(page),
-                                 "curies": CURIES}
+        links: dict[str, Any] = {
+            "self": {"href": self_href},
+            "profile": profile(page),
+            "curies": CURIES,
+        }
         links.update({k: v for k, v in more.items() if v is not None})
         return links
 
@@ -74,31 +83,44 @@ class Renderer:
         merchant = self.cat.merchants[event.merchant]
         return {
             "_links": self.links(
-                uri, "event",
-                **{"shop:products": {"href": self.uri("/products?event=")
-                                     + quote(uri, safe="")},
-                   "shop:storefront": {"href": self.uri("/storefront?event=")
-                                       + quote(uri, safe="")}},
+                uri,
+                "event",
+                **{
+                    "shop:products": {
+                        "href": self.uri("/products?event=") + quote(uri, safe="")
+                    },
+                    "shop:storefront": {
+                        "href": self.uri("/storefront?event=") + quote(uri, safe="")
+                    },
+                },
             ),
-            "uid": event.uid, "reference": event.reference,
-            "merchant_name": merchant.name, "title": event.title,
+            "uid": event.uid,
+            "reference": event.reference,
+            "merchant_name": merchant.name,
+            "title": event.title,
             "subtitle": event.subtitle,
             "sale_start": isoformat(event.sale_start),
             "sale_end": isoformat(event.sale_end),
             "event_start": isoformat(event.event_start),
             "event_end": isoformat(event.event_end),
-            "personalization_start": None, "personalization_end": None,
-            "fulfillment_starts_at": None, "location": event.location,
-            "facilities": {}, "description": event.description,
-            "long_description": event.description, "image": event.image,
-            "artists": i18n(None), "sold_out_text": i18n("Sold out"),
+            "personalization_start": None,
+            "personalization_end": None,
+            "fulfillment_starts_at": None,
+            "location": event.location,
+            "facilities": {},
+            "description": event.description,
+            "long_description": event.description,
+            "image": event.image,
+            "artists": i18n(None),
+            "sold_out_text": i18n("Sold out"),
             "seated": event.seated,
             "min_quantity_per_order": event.min_quantity_per_order,
             "max_quantity_per_order": event.max_quantity_per_order,
         }
 
-    def product(self, product: Product, availability: int,
-                quantity: int | None = None) -> dict[str, Any]:
+    def product(
+        self, product: Product, availability: int, quantity: int | None = None
+    ) -> dict[str, Any]:
         # What never changes is built once per catalogue and base URL; every
         # order body embeds its products, so this is on the GET order path.
         key = (id(self.cat), self.base, product.uid)
@@ -107,9 +129,12 @@ class Renderer:
             if len(_PRODUCTS) >= MAX_CACHED:
                 _PRODUCTS.clear()
             cached = _PRODUCTS[key] = (self.cat, self._product(product))
-        body = {**cached[1], "availability": availability,
-                "total_availability": product.availability,
-                "sold_out": availability <= 0}
+        body = {
+            **cached[1],
+            "availability": availability,
+            "total_availability": product.availability,
+            "sold_out": availability <= 0,
+        }
         if quantity is not None:
             body["price_breakdown"] = price_breakdown(product, quantity)
         return body
@@ -118,11 +143,15 @@ class Renderer:
         event = self.cat.events[product.event]
         return {
             "_links": self.links(
-                self.uri(f"/products/{product.uid}"), "product",
+                self.uri(f"/products/{product.uid}"),
+                "product",
                 **{"shop:event": {"href": self.uri(f"/events/{product.event}")}},
             ),
-            "uid": product.uid, "reference": product.reference, "name": product.name,
-            "label": None, "subtitle": product.subtitle,
+            "uid": product.uid,
+            "reference": product.reference,
+            "name": product.name,
+            "label": None,
+            "subtitle": product.subtitle,
             "price": amount_string(product.price),
             "sold_out_text": i18n("Sold out"),
             "sale_start": isoformat(event.sale_start),
@@ -134,24 +163,36 @@ class Renderer:
             "viewing_order": product.viewing_order,
             "parents": [self.uri(f"/products/{u}") for u in product.parents] or None,
             "combo": [self.uri(f"/products/{u}") for u in product.combo] or None,
-            "personalization_required": False, "types": list(product.types),
-            "requires_membership": False, "provides_membership": False,
+            "personalization_required": False,
+            "types": list(product.types),
+            "requires_membership": False,
+            "provides_membership": False,
             "images": [],
         }
 
-    def payment_method(self, method: PaymentMethod, full: bool = True) -> dict[str, Any]:
-        body: dict[str, Any] = {"uid": method.uid, "name": method.name,
-                                "image": method.image,
-                                "costs": amount_number(method.costs)}
+    def payment_method(
+        self, method: PaymentMethod, full: bool = True
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "uid": method.uid,
+            "name": method.name,
+            "image": method.image,
+            "costs": amount_number(method.costs),
+        }
         if full:
             body["required_consumer_fields"] = list(method.required_consumer_fields)
         return body
 
     def shipping_method(self, method: ShippingMethod) -> dict[str, Any]:
-        return {"uid": method.uid, "name": method.name,
-                "costs": amount_number(method.costs)}
+        return {
+            "uid": method.uid,
+            "name": method.name,
+            "costs": amount_number(method.costs),
+        }
 
-    def method_resource(self, body: dict[str, Any], path: str, page: str) -> dict[str, Any]:
+    def method_resource(
+        self, body: dict[str, Any], path: str, page: str
+    ) -> dict[str, Any]:
         return {"_links": self.links(self.uri(path), page), **body}
 
     # -- orders ---------------------------------------------------------------
@@ -180,37 +221,52 @@ class Renderer:
         uri = self.uri(f"/orders/{order.uid}")
         payment = order.payment
         links: dict[str, Any] = {}
-        if order.status == "pending" and not order.in_basket and payment is not None \
-                and payment.status == "pending":
-            links["payment"] = {"href": self.page(f"/_sandbox/checkout/{order.uid}"),
-                                "type": "text/html"}
+        if (
+            order.status == "pending"
+            and not order.in_basket
+            and payment is not None
+            and payment.status == "pending"
+        ):
+            links["payment"] = {
+                "href": self.page(f"/_sandbox/checkout/{order.uid}"),
+                "type": "text/html",
+            }
         # Only while a ticket is still valid: transferred ones are not downloadable.
-        if order.status == "completed" and any(t.status == "valid"
-                                               for t in order.tickets):
+        if order.status == "completed" and any(
+            t.status == "valid" for t in order.tickets
+        ):
             links["shop:etickets"] = {
-                "href": self.page(f"/_sandbox/etickets/{order.uid}",
-                                  order_token=order.order_token),
+                "href": self.page(
+                    f"/_sandbox/etickets/{order.uid}", order_token=order.order_token
+                ),
                 "type": "text/html",
             }
         if order.status == "pending":
-            links["shop:ordercancellation"] = {"href": self.uri("/ordercancellation"),
-                                               "type": "text/html"}
+            links["shop:ordercancellation"] = {
+                "href": self.uri("/ordercancellation"),
+                "type": "text/html",
+            }
         if order.repayable and not order.in_basket:
             links["shop:repayment"] = {"href": uri + "/repayment"}
         merchant = self.cat.merchants[self.cat.events[order.event].merchant]
         body: dict[str, Any] = {
             "_links": self.links(uri, "orders", **links),
-            "uid": order.uid, "reference": order.reference,
-            "created_date": isoformat(order.created), "status": order.status,
+            "uid": order.uid,
+            "reference": order.reference,
+            "created_date": isoformat(order.created),
+            "status": order.status,
             "product_selection": self.selection(order.lines),
             "consumer": order.consumer.to_dict() if order.consumer else None,
             "shipping_consumer": self.shipping_consumer(order),
             "payment": {"status": payment.status, "reason": payment.reason}
-            if payment else None,
+            if payment
+            else None,
             "payment_method": self.payment_method(order.payment_method, full=False)
-            if order.payment_method else None,
+            if order.payment_method
+            else None,
             "shipping_method": self.shipping_method(order.shipping_method)
-            if order.shipping_method else {},
+            if order.shipping_method
+            else {},
             **self.totals(order.totals),
             "external_purchases": self.external(order),
             "external_reference": order.external_reference,
@@ -219,8 +275,11 @@ class Renderer:
             "_embedded": {
                 "shop:product": self._order_products(order, availability),
                 "shop:ticket": [self.ticket(t) for t in order.tickets],
-                "shop:customer_service": {"email": merchant.customer_service.get(
-                    "email", self.cat.platform.get("customer_service_email", ""))},
+                "shop:customer_service": {
+                    "email": merchant.customer_service.get(
+                        "email", self.cat.platform.get("customer_service_email", "")
+                    )
+                },
             },
         }
         if order.donation:
@@ -239,18 +298,20 @@ class Renderer:
         if source is None:
             return {}
         values = source.to_dict()
+        fields: tuple[str, ...] = ADDRESS_FIELDS
         if order.shipping_consumer is None:
             fields = ("address", "postal_code", "city", "country", "state")
-        else:
-            fields = ADDRESS_FIELDS
         return {k: values[k] for k in fields if k in values}
 
     @staticmethod
     def external(order: Order) -> list[dict[str, Any]]:
         return [
-            {"title": i18n(e.title), "product_reference": e.product_reference,
-             "unit_price": amount_number(e.unit_price, e.currency),
-             "quantity": e.quantity}
+            {
+                "title": i18n(e.title),
+                "product_reference": e.product_reference,
+                "unit_price": amount_number(e.unit_price, e.currency),
+                "quantity": e.quantity,
+            }
             for e in order.external_purchases
         ]
 
@@ -258,9 +319,14 @@ class Renderer:
         platform = dict(self.cat.platform)
         links = platform.pop("links", {})
         platform["_links"] = {
-            f"shop:{name}": {"href": href, **({"templated": True}
-                                              if name in ("terms_url", "privacy_url",
-                                                          "cookie_url") else {})}
+            f"shop:{name}": {
+                "href": href,
+                **(
+                    {"templated": True}
+                    if name in ("terms_url", "privacy_url", "cookie_url")
+                    else {}
+                ),
+            }
             for name, href in links.items()
         }
         platform["_links"]["curies"] = CURIES
@@ -274,17 +340,27 @@ class Renderer:
         seat = ticket.seat
         return {
             "_links": self.links(
-                self.uri(f"/tickets/{ticket.uid}"), "tickets",
-                **{"shop:event": {"href": self.uri(f"/events/{event.uid}")},
-                   "shop:product": {"href": self.uri(f"/products/{ticket.product.uid}")},
-                   "shop:order": {"href": self.uri(f"/orders/{ticket.order}")}},
+                self.uri(f"/tickets/{ticket.uid}"),
+                "tickets",
+                **{
+                    "shop:event": {"href": self.uri(f"/events/{event.uid}")},
+                    "shop:product": {
+                        "href": self.uri(f"/products/{ticket.product.uid}")
+                    },
+                    "shop:order": {"href": self.uri(f"/orders/{ticket.order}")},
+                },
             ),
-            "uid": ticket.uid, "code": ticket.code, "status": ticket.status,
+            "uid": ticket.uid,
+            "code": ticket.code,
+            "status": ticket.status,
             "consumer": ticket.consumer.to_dict() if ticket.consumer else None,
             "seating": {"row": seat[0], "seat": seat[1]} if seat else None,
-            "subproduct": ticket.product.name, "has_valid_subscription": False,
-            "needs_personalization": False, "personalization_start": None,
-            "personalization_end": None, "price": amount_number(ticket.price),
+            "subproduct": ticket.product.name,
+            "has_valid_subscription": False,
+            "needs_personalization": False,
+            "personalization_start": None,
+            "personalization_end": None,
+            "price": amount_number(ticket.price),
             "service_fee_paid": amount_number(ticket.service_fee),
             "fulfillment_starts_at": None,
             "scannable_until": isoformat(event.event_end),
@@ -298,13 +374,20 @@ class Renderer:
             "product_selection": self.selection(draft.lines),
             "consumer": draft.consumer.to_dict() if draft.consumer else None,
             "payment_method": self.payment_method(draft.payment_method, full=False)
-            if draft.payment_method else {},
+            if draft.payment_method
+            else {},
             "shipping_method": self.shipping_method(draft.shipping_method)
-            if draft.shipping_method else {},
+            if draft.shipping_method
+            else {},
             "external_purchases": [
-                {"title": i18n(e.title), "product_reference": e.product_reference,
-                 "unit_price": amount_number(e.unit_price, e.currency),
-                 "quantity": e.quantity} for e in draft.external_purchases],
+                {
+                    "title": i18n(e.title),
+                    "product_reference": e.product_reference,
+                    "unit_price": amount_number(e.unit_price, e.currency),
+                    "quantity": e.quantity,
+                }
+                for e in draft.external_purchases
+            ],
             **self.totals(totals),
             "payment_costs": amount_number(totals.payment_costs),
             "shipping_costs": amount_number(totals.shipping_costs),
@@ -313,36 +396,60 @@ class Renderer:
         }
         return body
 
-    def basket(self, basket: Basket, draft_body: dict[str, Any] | None) -> dict[str, Any]:
+    def basket(
+        self, basket: Basket, draft_body: dict[str, Any] | None
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "_links": self.links(self.uri(f"/baskets/{basket.uid}"), "baskets"),
-            "uid": basket.uid, "created_date": isoformat(basket.created),
+            "uid": basket.uid,
+            "created_date": isoformat(basket.created),
             "status": "ordered" if basket.ordered_as else "open",
         }
         if basket.ordered_as:
-            body["_links"]["shop:order"] = {"href": self.uri(f"/orders/{basket.ordered_as}")}
+            body["_links"]["shop:order"] = {
+                "href": self.uri(f"/orders/{basket.ordered_as}")
+            }
         body.update(draft_body or {})
         return body
 
     # -- collections ----------------------------------------------------------
 
-    def collection(self, path: str, query: list[tuple[str, str]], page: int,
-                   pages: int, total: int, rel: str, items: list[dict[str, Any]],
-                   search: str, page_doc: str, self_href: str) -> dict[str, Any]:
+    def collection(
+        self,
+        path: str,
+        query: list[tuple[str, str]],
+        page: int,
+        pages: int,
+        total: int,
+        rel: str,
+        items: list[dict[str, Any]],
+        search: str,
+        page_doc: str,
+        self_href: str,
+    ) -> dict[str, Any]:
         """A paginated list whose first/prev/next/last keep every filter."""
+
         def at(number: int | None) -> dict[str, str]:
             params = list(query) + ([("page", str(number))] if number else [])
-            return {"href": self.uri(path) + ("?" + urlencode(params) if params else "")}
+            return {
+                "href": self.uri(path) + ("?" + urlencode(params) if params else "")
+            }
 
         links = self.links(
-            self_href, page_doc,
+            self_href,
+            page_doc,
             search={"href": self.uri(path) + search, "templated": True},
-            first=at(None), last=at(pages) if pages > 1 else at(None),
+            first=at(None),
+            last=at(pages) if pages > 1 else at(None),
             prev=at(page - 1 if page > 2 else None) if page > 1 else None,
             next=at(page + 1) if page < pages else None,
         )
-        return {"_links": links, "item_count": total, "page": page,
-                "_embedded": {rel: items}}
+        return {
+            "_links": links,
+            "item_count": total,
+            "page": page,
+            "_embedded": {rel: items},
+        }
 
 
 def price_breakdown(product: Product, quantity: int) -> dict[str, Any]:

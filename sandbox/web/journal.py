@@ -10,8 +10,13 @@ from flask import Response, g, request
 from sandbox.domain.session import Session
 from sandbox.timeutil import isoformat
 
-SECRET_HEADERS = {"authorization", "cognito-token", "order-token",
-                  "sandbox-admin-token", "cookie"}
+SECRET_HEADERS = {
+    "authorization",
+    "cognito-token",
+    "order-token",
+    "sandbox-admin-token",
+    "cookie",
+}
 SECRET_PARAMS = {"order_token", "admin_token"}
 MAX_BODY_KEPT = 16 * 1024
 
@@ -31,8 +36,9 @@ def _query() -> str:
     pairs = parse_qsl(raw, keep_blank_values=True)
     if not any(k.lower() in SECRET_PARAMS for k, _ in pairs):
         return raw
-    return urlencode([(k, "***" if k.lower() in SECRET_PARAMS else v)
-                      for k, v in pairs])
+    return urlencode(
+        [(k, "***" if k.lower() in SECRET_PARAMS else v) for k, v in pairs]
+    )
 
 
 def _body() -> Any:
@@ -49,14 +55,16 @@ def _body() -> Any:
 
 
 def record(session: Session, response: Response) -> None:
-    session.journal.append({
-        "method": request.method,
-        "path": request.path,
-        "query": _query(),
-        "headers": {k: _mask(k, v) for k, v in request.headers.items()},
-        "body": _body(),
-        "status": response.status_code,
-        "type": g.get("error_type"),
-        "forced": g.get("forced"),
-        "time": isoformat(session.now()),
-    })
+    session.journal.append(
+        {
+            "method": request.method,
+            "path": request.path,
+            "query": _query(),
+            "headers": {k: _mask(k, v) for k, v in request.headers.items()},
+            "body": _body(),
+            "status": response.status_code,
+            "type": g.get("error_type"),
+            "forced": g.get("forced"),
+            "time": isoformat(session.now()),
+        }
+    )

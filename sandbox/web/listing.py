@@ -23,8 +23,9 @@ def values(name: str) -> list[str] | None:
     """A list filter: repeated keys and comma-separated values both count."""
     if name not in request.args:
         return None
-    found = [part.strip() for raw in request.args.getlist(name)
-             for part in raw.split(",")]
+    found = [
+        part.strip() for raw in request.args.getlist(name) for part in raw.split(",")
+    ]
     if not found or any(not part for part in found):
         raise bad_filter(name, "has an empty value")
     return found
@@ -36,8 +37,9 @@ def single(name: str) -> str | None:
     if not given:
         return None
     if len(given) > 1:
-        raise bad_filter(name, f"is given {len(given)} times; use {name}__in for a "
-                         "list")
+        raise bad_filter(
+            name, f"is given {len(given)} times; use {name}__in for a list"
+        )
     if not given[0].strip():
         raise bad_filter(name, "is empty")
     return given[0].strip()
@@ -66,8 +68,12 @@ def check_known(known: set[str]) -> None:
     """An unknown query parameter is refused, so a typo never filters silently."""
     for name in request.args:
         if name not in known and name != "page":
-            raise bad_filter(name, "is not a filter of this list (known: "
-                             + ", ".join(sorted(known)) + ")")
+            raise bad_filter(
+                name,
+                "is not a filter of this list (known: "
+                + ", ".join(sorted(known))
+                + ")",
+            )
 
 
 def kept_query() -> list[tuple[str, str]]:
@@ -83,13 +89,18 @@ def slice_page(items: list[Any], size: int) -> tuple[int, int, list[Any]]:
     """The page asked for (past the end: the last one) of an in-memory list."""
     pages = pages_for(len(items), size)
     page = min(page_number(), pages)
-    return page, pages, items[(page - 1) * size: page * size]
+    return page, pages, items[(page - 1) * size : page * size]
 
 
-def hal(body: dict[str, Any], status: int = 200,
-        headers: dict[str, str] | None = None) -> Response:
-    return Response(jsonio.dumps(body), status=status, headers=headers,
-                    mimetype="application/hal+json")
+def hal(
+    body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        jsonio.dumps(body),
+        status=status,
+        headers=headers,
+        mimetype="application/hal+json",
+    )
 
 
 def resolve_filter(name: str, parse: Callable[[str], Any]) -> Any:

@@ -39,16 +39,22 @@ def render_order(order: Order, status: int = 200, created: bool = False) -> Resp
 def rule_fields(payload: dict[str, Any]) -> dict[str, Any]:
     """What a rule's ``match`` can compare, taken from the request."""
     consumer = payload.get("consumer")
-    products = {parse_ref(p.get("product"), "products") for p in
-                payload.get("products") or [] if isinstance(p, dict)}
+    products = {
+        parse_ref(p.get("product"), "products")
+        for p in payload.get("products") or []
+        if isinstance(p, dict)
+    }
     app = principal().app
     return {
         "external_reference": payload.get("external_reference"),
         "email": consumer.get("email") if isinstance(consumer, dict) else None,
         "product": {p for p in products if p},
         "application": app.key if app else None,
-        "event": {sandbox().cat.products[p].event for p in products
-                  if p in sandbox().cat.products},
+        "event": {
+            sandbox().cat.products[p].event
+            for p in products
+            if p in sandbox().cat.products
+        },
     }
 
 
@@ -59,7 +65,8 @@ def create_order() -> Response:
     has_products, has_tickets = "products" in payload, "tickets" in payload
     if has_products and has_tickets:
         raise errors.BothTicketsAndProductsProvided(
-            errors=[{"path": "$", "message": "give either products or tickets"}])
+            errors=[{"path": "$", "message": "give either products or tickets"}]
+        )
     shop = current_session().shop
     force = force_for("orders.create", rule_fields(payload))
     if "basket" in payload and not has_tickets:
@@ -69,7 +76,8 @@ def create_order() -> Response:
         return render_order(ordering.transfer(shop, payload, who, force), 201, True)
     if not has_products:
         raise errors.NoTicketsOrProductsProvided(
-            errors=[{"path": "$", "message": "give products, tickets or a basket"}])
+            errors=[{"path": "$", "message": "give products, tickets or a basket"}]
+        )
     if payload["products"] == []:
         raise errors.EmptyBasket(errors=[{"path": "$.products", "message": "is empty"}])
     who.require_permission("orders.create")
@@ -117,9 +125,15 @@ def readable_order(uid: str, action: str = "orders.read") -> Order:
         raise errors.Unauthorized("Reading an order needs credentials.")
     order = current_session().shop.order(uid)
     check_read(who, order, sandbox().cat)
-    apply_force(action, {"order": order.uid, "external_reference":
-                         order.external_reference, "event": order.event,
-                         "application": who.app.key if who.app else None})
+    apply_force(
+        action,
+        {
+            "order": order.uid,
+            "external_reference": order.external_reference,
+            "event": order.event,
+            "application": who.app.key if who.app else None,
+        },
+    )
     return order
 
 
@@ -137,8 +151,10 @@ def update_order(uid: str) -> Response:
     apply_force("orders.update", {"order": uid})
     body.validate(payload, "order_update")
     if not payload:
-        raise errors.BadRequest("Give consumer and/or shipping_consumer.",
-                                [{"path": "$", "message": "nothing to change"}])
+        raise errors.BadRequest(
+            "Give consumer and/or shipping_consumer.",
+            [{"path": "$", "message": "nothing to change"}],
+        )
     ordering.update_consumer(current_session().shop, order, who, payload)
     return render_order(order)
 
@@ -151,10 +167,16 @@ def repayment(uid: str) -> Response:
     ordering.repayment(shop, order, principal())
     r = renderer()
     channel = r.uri(f"/channels/{_channel_uid(order.application)}")
-    return hal({"checkout_url": r.page(
-        f"/_sandbox/checkout/{order.uid}", order_token=order.order_token,
-        channel=channel, basket=r.uri(f"/baskets/{order.uid}"),
-    )})
+    return hal(
+        {
+            "checkout_url": r.page(
+                f"/_sandbox/checkout/{order.uid}",
+                order_token=order.order_token,
+                channel=channel,
+                basket=r.uri(f"/baskets/{order.uid}"),
+            )
+        }
+    )
 
 
 def _channel_uid(app_key: str) -> str:
@@ -170,8 +192,10 @@ def ordercancellation() -> Response:
     uid = parse_ref(payload["order"], "orders")
     shop = current_session().shop
     if uid is None:
-        raise errors.NotFound(f"Order {payload['order']!r} does not exist.",
-                              [{"path": "$.order", "message": "no such order"}])
+        raise errors.NotFound(
+            f"Order {payload['order']!r} does not exist.",
+            [{"path": "$.order", "message": "no such order"}],
+        )
     order = shop.order(uid)
     apply_force("ordercancellation", {"order": uid})
     ordering.cancel(shop, order, who, payload.get("reason"))
@@ -192,8 +216,20 @@ def list_orders() -> Response:
     _, orders = shop.index.page(query, (page - 1) * size, size)
     r = renderer()
     items = [r.order(o, shop.availability) for o in orders]
-    return hal(r.collection("/orders", listing.kept_query(), page, pages, total,
-                            "shop:order", items, ORDER_SEARCH, "orders", self_href()))
+    return hal(
+        r.collection(
+            "/orders",
+            listing.kept_query(),
+            page,
+            pages,
+            total,
+            "shop:order",
+            items,
+            ORDER_SEARCH,
+            "orders",
+            self_href(),
+        )
+    )
 
 
 def _visibility(who: Any) -> OrderQuery:
@@ -202,23 +238,40 @@ def _visibility(who: Any) -> OrderQuery:
         return OrderQuery(cognito_user=who.cognito_user)
     if who.app is None:
         if who.order_token:
-            raise errors.Forbidden("An Order-Token opens one order; list orders with "
-                                   "Basic or a Cognito-Token.")
-        raise errors.Unauthorized("Listing orders needs Basic authentication or a "
-                                  "Cognito-Token.")
+            raise errors.Forbidden(
+                "An Order-Token opens one order; list orders with "
+                "Basic or a Cognito-Token."
+            )
+        raise errors.Unauthorized(
+            "Listing orders needs Basic authentication or a Cognito-Token."
+        )
     app = who.require_permission("orders.read")
     merchant_events = None
     if app.is_merchant and who.basic:
         cat = sandbox().cat
-        merchant_events = frozenset(uid for uid, e in cat.events.items()
-                                    if e.merchant == app.merchant)
-    return OrderQuery(applications=frozenset({app.key}), merchant_events=merchant_events)
+        merchant_events = frozenset(
+            uid for uid, e in cat.events.items() if e.merchant == app.merchant
+        )
+    return OrderQuery(
+        applications=frozenset({app.key}), merchant_events=merchant_events
+    )
 
 
 def _filters(query: OrderQuery) -> None:
-    listing.check_known({"event", "event__in", "external_reference", "status",
-                         "status__ne", "status__in", "created__lt", "created__lte",
-                         "created__gt", "created__gte"})
+    listing.check_known(
+        {
+            "event",
+            "event__in",
+            "external_reference",
+            "status",
+            "status__ne",
+            "status__in",
+            "created__lt",
+            "created__lte",
+            "created__gt",
+            "created__gte",
+        }
+    )
     events = None
     one = listing.single("event")
     if one is not None:
@@ -258,8 +311,10 @@ def _status(name: str, value: str) -> str:
     if lowered == "cancelled":  # the British spelling some upstream pages use
         lowered = "canceled"
     if lowered not in STATUSES:
-        raise listing.bad_filter(name, f"{value!r} is not an order status (one of "
-                                 + ", ".join(STATUSES) + ")")
+        raise listing.bad_filter(
+            name,
+            f"{value!r} is not an order status (one of " + ", ".join(STATUSES) + ")",
+        )
     return lowered
 
 

@@ -13,5 +13,6 @@ bp = Blueprint("spec", __name__)
 @bp.get("/_sandbox/openapi.json")
 def openapi_document() -> Response:
     # Outside the control blueprint on purpose: the document needs no admin token.
-    return Response(jsonio.dumps(openapi.document(base_url())),
-                    mimetype="application/json")
+    return Response(
+        jsonio.dumps(openapi.document(base_url())), mimetype="application/json"
+    )
