@@ -176,12 +176,14 @@ OPERATIONS: tuple[Operation, ...] = (
         "/payment-methods/<uid>",
         "One payment method",
         {200: "response_payment_method"},
+        action="payment_methods.read",
     ),
     Op(
         "GET",
         "/shipping-methods/<uid>",
         "One shipping method",
         {200: "response_shipping_method"},
+        action="shipping_methods.read",
     ),
     Op(
         "GET",
@@ -299,7 +301,13 @@ OPERATIONS: tuple[Operation, ...] = (
         {200: "response_ticket"},
         action="tickets.read",
     ),
-    Op("GET", "/sales/<uid>", "One sale (an upsell shop)", {200: "response_sale"}),
+    Op(
+        "GET",
+        "/sales/<uid>",
+        "One sale (an upsell shop)",
+        {200: "response_sale"},
+        action="sales.read",
+    ),
     # -- the control plane ----------------------------------------------------
     Op(
         "GET",

@@ -16,7 +16,9 @@ from tests.conftest import Api
 from tests.helpers import (
     BEARER,
     CREDITCARD,
+    ETICKET,
     FESTIVAL,
+    IDEAL,
     MERCHANT,
     PARTNER,
     PARTNER_B,
@@ -232,6 +234,9 @@ ACTION_REQUESTS = {
     "events.read": ("GET", f"/events/{FESTIVAL}", None, {}),
     "products.list": ("GET", "/products", None, {}),
     "products.read": ("GET", f"/products/{WEEKEND}", None, {}),
+    "payment_methods.read": ("GET", f"/payment-methods/{IDEAL}", None, {}),
+    "shipping_methods.read": ("GET", f"/shipping-methods/{ETICKET}", None, {}),
+    "sales.read": ("GET", "/sales/0de86b2cbb674529a681b8e3fe99f1f7", None, {}),
 }
 
 

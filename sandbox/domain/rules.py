@@ -68,6 +68,9 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "events.read": COMMON,
     "products.list": COMMON,
     "products.read": COMMON,
+    "payment_methods.read": COMMON,
+    "shipping_methods.read": COMMON,
+    "sales.read": COMMON,
     "payment": PAYMENT_OUTCOMES,
 }
 MATCH_KEYS = ("external_reference", "email", "product", "application", "order", "event")

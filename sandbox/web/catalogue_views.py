@@ -246,6 +246,7 @@ def product(uid: str) -> Response:
 @bp.get("/payment-methods/<uid>")
 def payment_method(uid: str) -> Response:
     _app()
+    apply_force("payment_methods.read")
     method = sandbox().cat.payment_methods.get(uid)
     if method is None:
         raise errors.NotFound(f"Payment method {uid} does not exist.")
@@ -258,6 +259,7 @@ def payment_method(uid: str) -> Response:
 @bp.get("/shipping-methods/<uid>")
 def shipping_method(uid: str) -> Response:
     _app()
+    apply_force("shipping_methods.read")
     method = sandbox().cat.shipping_methods.get(uid)
     if method is None:
         raise errors.NotFound(f"Shipping method {uid} does not exist.")

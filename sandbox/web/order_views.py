@@ -161,10 +161,15 @@ def update_order(uid: str) -> Response:
 
 @bp.post("/orders/<uid>/repayment")
 def repayment(uid: str) -> Response:
+    who = principal()
+    if who.anonymous:
+        raise errors.Unauthorized(
+            "A repayment needs the credentials that created the order."
+        )
     shop = current_session().shop
     order = shop.order(uid)
     apply_force("orders.repayment", {"order": uid})
-    ordering.repayment(shop, order, principal())
+    ordering.repayment(shop, order, who)
     r = renderer()
     channel = r.uri(f"/channels/{_channel_uid(order.application)}")
     return hal(

@@ -342,6 +342,7 @@ def _cheapest_bill(products: list[Any], shop: Any, r: Any) -> dict[str, Any] | N
 @bp.get("/sales/<uid>")
 def sale(uid: str) -> Response:
     app = principal().require_app()
+    apply_force("sales.read")
     cat = sandbox().cat
     upsell = cat.sales.get(uid)
     if upsell is None or upsell.event not in app.events:
