@@ -9,6 +9,7 @@ from flask import Blueprint, Response, request
 from sandbox import errors
 from sandbox.domain.catalogue import Application, Event, Product
 from sandbox.domain.refs import parse_ref
+from sandbox.money import parse_amount
 from sandbox.web import listing
 from sandbox.web.context import (
     apply_force,
@@ -208,7 +209,7 @@ def _filter_products(found: list[Product], shop: Any) -> list[Product]:
             if any(v.lower().startswith(prefix.lower()) for v in p.name.values())
         ]
     for op, compare in _PRICE_OPS.items():
-        bound = listing.resolve_filter(op, _price)
+        bound = listing.resolve_filter(op, parse_amount)
         if bound is not None:
             found = [p for p in found if compare(p.price, bound)]
     soldout = listing.single("is_soldout")
@@ -216,12 +217,6 @@ def _filter_products(found: list[Product], shop: Any) -> list[Product]:
         wanted = soldout.lower() in ("true", "1")
         found = [p for p in found if (shop.availability(p.uid) <= 0) == wanted]
     return found
-
-
-def _price(text: str) -> Any:
-    from sandbox.money import parse_amount
-
-    return parse_amount(text)
 
 
 _PRICE_OPS = {

@@ -8,9 +8,10 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, render_template, request
 
-from sandbox import errors
+from sandbox import errors, jsonio
 from sandbox.domain import control, state
 from sandbox.domain.session import DEFAULT
+from sandbox.timeutil import isoformat
 from sandbox.web import body
 from sandbox.web.context import SESSION_PARAM, current_session, renderer, sandbox
 from sandbox.web.listing import hal
@@ -23,14 +24,8 @@ def _json(payload: Any, status: int = 200) -> Response:
     return (
         hal(payload, status)
         if isinstance(payload, dict) and "_links" in payload
-        else Response(_dumps(payload), status=status, mimetype="application/json")
+        else Response(jsonio.dumps(payload), status=status, mimetype="application/json")
     )
-
-
-def _dumps(payload: Any) -> str:
-    from sandbox import jsonio
-
-    return jsonio.dumps(payload)
 
 
 @bp.before_request
@@ -281,16 +276,10 @@ def emails() -> Response:
                 **mail,
                 "body": mail["body"].format(**links),
                 "links": links,
-                "sent_at": _iso(mail["sent_at"]),
+                "sent_at": isoformat(mail["sent_at"]),
             }
         )
     return _json({"emails": out, "count": len(out)})
-
-
-def _iso(value: Any) -> str | None:
-    from sandbox.timeutil import isoformat
-
-    return isoformat(value)
 
 
 @bp.get("/state")

@@ -12,7 +12,8 @@ from sandbox.domain.access import check_read, token_may_access
 from sandbox.domain.model import Basket, Order
 from sandbox.domain.refs import parse_ref
 from sandbox.domain.validation import Draft, check_references, resolve
-from sandbox.money import parse_amount
+from sandbox.money import amount_string, parse_amount
+from sandbox.timeutil import isoformat
 from sandbox.web import body, listing
 from sandbox.web.context import (
     apply_force,
@@ -20,6 +21,7 @@ from sandbox.web.context import (
     principal,
     renderer,
     sandbox,
+    self_href,
 )
 from sandbox.web.listing import hal
 
@@ -158,14 +160,8 @@ def _bill(payload: dict[str, Any], country: str | None) -> Response:
             r.shipping_method(m) for m in cat.shipping_methods.values()
         ],
     }
-    bill["_links"]["self"] = {"href": _self()}
+    bill["_links"]["self"] = {"href": self_href()}
     return hal(bill)
-
-
-def _self() -> str:
-    from sandbox.web.context import self_href
-
-    return self_href()
 
 
 @bp.post("/bill")
@@ -267,7 +263,7 @@ def storefront() -> Response:
     r = renderer()
     items = [r.product(p, shop.availability(p.uid), 1) for p in products]
     body_ = {
-        "_links": r.links(_self(), "storefront"),
+        "_links": r.links(self_href(), "storefront"),
         "generated_on": _now_iso(),
         "country": (listing.single("country") or event.location.get("country", "NL")),
         "should_display_service_costs": True,
@@ -298,14 +294,10 @@ def storefront() -> Response:
 
 
 def _now_iso() -> str | None:
-    from sandbox.timeutil import isoformat
-
     return isoformat(current_session().now())
 
 
 def _price(product: Any) -> dict[str, object]:
-    from sandbox.money import amount_string
-
     return amount_string(product.price + product.service_costs)
 
 
@@ -394,7 +386,7 @@ def upsell(uid: str) -> Response:
     apply_force("orders.upsell", {"order": uid})
     cat, r = sandbox().cat, renderer()
     config = cat.upsell.get(order.event)
-    links = {"self": {"href": _self()}, "curies": r.links("", "orders")["curies"]}
+    links = {"self": {"href": self_href()}, "curies": r.links("", "orders")["curies"]}
     if config is None:
         return hal({"_links": links, "show_images": False, "products": []})
     links["shop:upsell_sale"] = {"href": r.uri(f"/sales/{config.sale}")}
@@ -418,7 +410,7 @@ def refund_access() -> Response:
     )
     return hal(
         {
-            "_links": {"self": {"href": _self()}},
+            "_links": {"self": {"href": self_href()}},
             "message": "If the order can be refunded, an email with instructions "
             "has been sent to its consumer.",
         }
