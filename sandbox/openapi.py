@@ -17,6 +17,7 @@ from typing import Any
 
 from sandbox import __version__, errors, schemas
 from sandbox.domain.rules import ACTIONS, PAYMENT_OUTCOMES
+from sandbox.web import listing
 
 HAL = "application/hal+json"
 JSON = "application/json"
@@ -65,62 +66,12 @@ class Operation:
         return out
 
 
-EVENT_FILTERS = (
-    "merchant_name",
-    "title",
-    "subtitle",
-    "location.name",
-    "location.city",
-    "location.country",
-    "location.postal_code",
-    "location_name",
-    "location_city",
-    "location_country",
-    "page",
-)
-PRODUCT_FILTERS = (
-    "event",
-    "name",
-    "name__startswith",
-    "price",
-    "price__lt",
-    "price__lte",
-    "price__gt",
-    "price__gte",
-    "is_soldout",
-    "page",
-)
-ORDER_FILTERS = (
-    "event",
-    "event__in",
-    "external_reference",
-    "status",
-    "status__ne",
-    "status__in",
-    "created__lt",
-    "created__lte",
-    "created__gt",
-    "created__gte",
-    "page",
-)
-BILL_QUERY = (
-    "products",
-    "payment_method",
-    "shipping_method",
-    "country",
-    "external_purchase_amount",
-    "donation_amount",
-    "vouchers",
-)
-STOREFRONT_QUERY = (
-    "event",
-    "vouchers",
-    "country",
-    "currency",
-    "cache_allowed",
-    "sale",
-    "basket",
-)
+# The query parameters each list accepts are the views' own (web.listing).
+EVENT_FILTERS = (*listing.EVENT_FILTERS, "page")
+PRODUCT_FILTERS = (*listing.PRODUCT_FILTERS, "page")
+ORDER_FILTERS = (*listing.ORDER_FILTERS, "page")
+BILL_QUERY = listing.BILL_QUERY
+STOREFRONT_QUERY = listing.STOREFRONT_QUERY
 
 Op = Operation
 OPERATIONS: tuple[Operation, ...] = (

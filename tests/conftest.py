@@ -16,6 +16,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from sandbox.config import Settings
 from sandbox.web.app import create_app
 from tests import contract
+from tests.browser import start_browser
 from tests.helpers import PARTNER
 
 
@@ -186,3 +187,9 @@ def _live_answers_checked(monkeypatch: pytest.MonkeyPatch) -> None:
         return response
 
     monkeypatch.setattr(requests.Session, "send", checked_send)
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: Any) -> Iterator[Any]:
+    """A headless Chromium shared by the tests of the HTML pages."""
+    yield from start_browser(tmp_path_factory)

@@ -8,7 +8,6 @@ back to it. Without a browser these tests are skipped, unless
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -20,60 +19,10 @@ from werkzeug.serving import make_server
 
 from sandbox.config import Settings
 from sandbox.web.app import create_app
+from tests.browser import TIMEOUT
 from tests.helpers import PARTNER, SEED_PENDING, WEEKEND, order_body
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-TIMEOUT = 20
 ADMIN_TOKEN = "dashboard-lock-0b1e"
-
-
-def _browser_missing() -> str | None:
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not os.access(path, os.X_OK):
-            return f"{path} is not installed"
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is not installed"
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: Any) -> Iterator[Any]:
-    missing = _browser_missing()
-    if missing is not None:
-        if os.environ.get("SANDBOX_REQUIRE_BROWSER"):
-            pytest.fail(f"SANDBOX_REQUIRE_BROWSER is set but {missing}.")
-        pytest.skip(
-            f"no headless browser for the dashboard tests: {missing} "
-            "(apt-get install chromium chromium-driver)"
-        )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-    ):
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('profile')}")
-    driver = webdriver.Chrome(
-        service=Service(executable_path=CHROMEDRIVER), options=options
-    )
-    driver.set_page_load_timeout(TIMEOUT)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture(scope="module")
@@ -138,9 +87,14 @@ def click_and_wait(browser: Any, element_id: str) -> None:
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
-    button = browser.find_element(By.ID, element_id)
-    button.click()
-    WebDriverWait(browser, TIMEOUT).until(expected_conditions.staleness_of(button))
+    # Mark the current document; the form's redirect loads a new one. Waiting
+    # on the mark rather than on the old button's staleness avoids chromedriver
+    # answering "Node ... does not belong to the document" mid-navigation.
+    browser.execute_script("window.sandboxOldPage = true;")
+    browser.find_element(By.ID, element_id).click()
+    WebDriverWait(browser, TIMEOUT).until(
+        lambda b: b.execute_script("return window.sandboxOldPage === undefined;")
+    )
     WebDriverWait(browser, TIMEOUT).until(
         expected_conditions.presence_of_element_located((By.ID, "session-name"))
     )

@@ -100,20 +100,7 @@ def _visible_event(uid: str, app: Application) -> Event:
 def events() -> Response:
     app = _app()
     apply_force("events.list")
-    listing.check_known(
-        {
-            "merchant_name",
-            "title",
-            "subtitle",
-            "location.name",
-            "location.city",
-            "location.country",
-            "location.postal_code",
-            "location_name",
-            "location_city",
-            "location_country",
-        }
-    )
+    listing.check_known(listing.EVENT_FILTERS)
     session, cat = current_session(), sandbox().cat
     now = session.now()
     found = [e for uid, e in cat.events.items() if uid in app.events]
@@ -162,19 +149,7 @@ def event(uid: str) -> Response:
 def products() -> Response:
     app = _app()
     apply_force("products.list")
-    listing.check_known(
-        {
-            "event",
-            "name",
-            "name__startswith",
-            "price",
-            "price__lt",
-            "price__lte",
-            "price__gt",
-            "price__gte",
-            "is_soldout",
-        }
-    )
+    listing.check_known(listing.PRODUCT_FILTERS)
     shop, cat = current_session().shop, sandbox().cat
     found = [p for p in cat.products.values() if p.event in app.events]
     event_ref = listing.single("event")

@@ -11,6 +11,61 @@ from flask import Response, request
 from sandbox import errors, jsonio
 from sandbox.timeutil import parse_datetime
 
+# The query parameters each list or resource accepts (``page`` is always one).
+EVENT_FILTERS = (
+    "merchant_name",
+    "title",
+    "subtitle",
+    "location.name",
+    "location.city",
+    "location.country",
+    "location.postal_code",
+    "location_name",
+    "location_city",
+    "location_country",
+)
+PRODUCT_FILTERS = (
+    "event",
+    "name",
+    "name__startswith",
+    "price",
+    "price__lt",
+    "price__lte",
+    "price__gt",
+    "price__gte",
+    "is_soldout",
+)
+ORDER_FILTERS = (
+    "event",
+    "event__in",
+    "external_reference",
+    "status",
+    "status__ne",
+    "status__in",
+    "created__lt",
+    "created__lte",
+    "created__gt",
+    "created__gte",
+)
+BILL_QUERY = (
+    "products",
+    "payment_method",
+    "shipping_method",
+    "country",
+    "external_purchase_amount",
+    "donation_amount",
+    "vouchers",
+)
+STOREFRONT_QUERY = (
+    "event",
+    "vouchers",
+    "country",
+    "currency",
+    "cache_allowed",
+    "sale",
+    "basket",
+)
+
 
 def bad_filter(name: str, message: str) -> errors.ApiError:
     return errors.BadRequest(
@@ -64,7 +119,7 @@ def page_number() -> int:
     return min(int(text), 10**9)
 
 
-def check_known(known: set[str]) -> None:
+def check_known(known: tuple[str, ...]) -> None:
     """An unknown query parameter is refused, so a typo never filters silently."""
     for name in request.args:
         if name not in known and name != "page":

@@ -263,20 +263,7 @@ def _visibility(who: Any) -> OrderQuery:
 
 
 def _filters(query: OrderQuery) -> None:
-    listing.check_known(
-        {
-            "event",
-            "event__in",
-            "external_reference",
-            "status",
-            "status__ne",
-            "status__in",
-            "created__lt",
-            "created__lte",
-            "created__gt",
-            "created__gte",
-        }
-    )
+    listing.check_known(listing.ORDER_FILTERS)
     events = None
     one = listing.single("event")
     if one is not None:

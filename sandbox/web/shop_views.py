@@ -178,17 +178,7 @@ def get_bill() -> Response:
     """The deprecated GET form: ``products=<URI>,<quantity>`` repeated."""
     principal().require_app()
     apply_force("bill")
-    listing.check_known(
-        {
-            "products",
-            "payment_method",
-            "shipping_method",
-            "country",
-            "external_purchase_amount",
-            "donation_amount",
-            "vouchers",
-        }
-    )
+    listing.check_known(listing.BILL_QUERY)
     payload: dict[str, Any] = {
         "products": [_product_pair(v) for v in request.args.getlist("products")]
     }
@@ -239,9 +229,7 @@ def _currency_amount(text: str) -> dict[str, Any]:
 def storefront() -> Response:
     app = principal().require_app()
     apply_force("storefront")
-    listing.check_known(
-        {"event", "vouchers", "country", "currency", "cache_allowed", "sale", "basket"}
-    )
+    listing.check_known(listing.STOREFRONT_QUERY)
     ref = listing.single("event")
     uid = parse_ref(ref, "events") if ref else None
     cat, shop = sandbox().cat, current_session().shop
