@@ -238,7 +238,7 @@ def test_filters_after_t1(world, query, names):
 
 
 def test_external_reference_without_other_filters(world):
-    answer = world["api"].get("/orders?external_reference=CO-117")
+    answer = world["api"].get("/orders?external_reference=CO-115")
     assert uids(answer) == [SEED_COMPLETED]
 
 

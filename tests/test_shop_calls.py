@@ -499,5 +499,5 @@ def test_storefront_refusals(api, query, auth, status):
 
 def test_seed_pending_order_is_not_refundable(api):
     email = api.get(f"/orders/{SEED_PENDING}").json["consumer"]["email"]
-    api.post("/orders/refund_access", {"email": email, "order_id": "525743"})
+    api.post("/orders/refund_access", {"email": email, "order_id": "525745"})
     assert emails(api, "refund_access") == []
