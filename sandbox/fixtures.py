@@ -206,6 +206,7 @@ def _build_events(
             max_quantity_per_order=e.get("max_quantity_per_order", 50),
             refundable=e.get("refundable", False),
             rows=rows,
+            artists=i18n(e.get("artists")),
         )
 
 
@@ -266,6 +267,7 @@ def _build_applications(cat: Catalogue, data: dict[str, Any]) -> None:
             events=frozenset(a.get("events", ())),
             redirect_url=a.get("redirect_url"),
             captcha_domains=frozenset(a.get("captcha_domains", ())),
+            order_access=frozenset(a.get("order_access", ())),
             rate_limit=RateLimit(limit["orders"], limit["window_seconds"])
             if limit
             else None,
@@ -326,6 +328,13 @@ def _check_references(cat: Catalogue, origin: dict[str, str]) -> None:
         )
         for uid in a.events:
             need("applications", f"$.applications[{a.key}].events", uid, cat.events)
+        for key in a.order_access:
+            need(
+                "applications",
+                f"$.applications[{a.key}].order_access",
+                key,
+                cat.applications,
+            )
     for v in cat.vouchers.values():
         need("vouchers", f"$.vouchers[{v.code}].event", v.event, cat.events)
     for u in cat.upsell.values():

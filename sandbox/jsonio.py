@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -55,7 +56,7 @@ def loads(raw: bytes) -> Any:
             [{"path": "$", "message": "a JSON object is required"}],
         )
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+        value = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise _parse_error(text, exc) from None
     except ValueError as exc:
@@ -68,6 +69,32 @@ def loads(raw: bytes) -> Any:
             "The body is nested too deeply.",
             [{"path": "$", "message": "nesting too deep"}],
         ) from None
+    if "\\u" in text and _LONE_SURROGATE.search(text):
+        _refuse_lone_surrogates(value)
+    return value
+
+
+# A \uD800-\uDFFF escape: JSON allows it only as half of a pair.
+_LONE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _refuse_lone_surrogates(value: Any, path: str = "$") -> None:
+    """A lone surrogate cannot be stored or answered as UTF-8: 400, not 500."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadRequest(
+                f"{path} holds a lone UTF-16 surrogate escape, which is not text.",
+                [{"path": path, "message": "lone surrogate (\\uD800-\\uDFFF)"}],
+            ) from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_lone_surrogates(key, path)
+            _refuse_lone_surrogates(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_lone_surrogates(item, f"{path}[{index}]")
 
 
 def _no_constant(name: str) -> Any:

@@ -8,9 +8,13 @@ CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
 
+MAXIMUM = Decimal("10000000000")
+
+
 def cents(value: Decimal | int | str) -> Decimal:
-    """The value rounded to the cent, half up, as money is."""
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    """The value rounded to the cent, half up, as money is; never ``-0.00``."""
+    rounded = Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    return rounded if rounded else ZERO
 
 
 def parse_amount(value: object) -> Decimal:
@@ -23,6 +27,8 @@ def parse_amount(value: object) -> Decimal:
         raise ValueError(f"{value!r} is not an amount") from None
     if not amount.is_finite() or amount < 0:
         raise ValueError("amount must be a finite, non-negative number")
+    if amount >= MAXIMUM:
+        raise ValueError(f"amount must be below {MAXIMUM}")
     if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
         raise ValueError("amount has more than two decimals")
     return cents(amount)

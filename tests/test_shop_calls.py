@@ -157,7 +157,10 @@ def test_order_creation_mails_the_order_token_link(api):
     assert mail["to"] == "ci.buyer.3@example.com"
     assert mail["order"] == created["uid"]
     link = mail["links"]["order_link"]
-    assert link == f"http://localhost/orders/{created['uid']}?order_token={token}"
+    assert link == (
+        f"http://localhost/orders/{created['uid']}?order_token={token}"
+        f"&sandbox_session={api.session}"
+    )
     assert link in mail["body"]
     assert created["reference"] in mail["subject"]
     assert parse_qs(urlsplit(link).query)["order_token"] == [token]
@@ -165,6 +168,11 @@ def test_order_creation_mails_the_order_token_link(api):
         f"/orders/{created['uid']}", auth=None, headers={"Order-Token": token}
     )
     assert read.status == 200
+    # The link itself opens the order, as a click in the mail would: its
+    # query carries the token and the session, no header needed.
+    clicked = api.client.get(link)
+    assert clicked.status_code == 200
+    assert clicked.get_json()["uid"] == created["uid"]
 
 
 def test_refund_access_mails_a_refundable_completed_order(api):
@@ -484,7 +492,7 @@ def test_storefront_voucher_unlocks_its_product(api):
 @pytest.mark.parametrize(
     "query, auth, status",
     [
-        ("", "default", 404),
+        ("", "default", 400),  # the event is required
         ("event=" + "0" * 32, "default", 404),
         ("event=b5f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5", "default", 404),  # not its event
         (f"event={FESTIVAL}&colour=red", "default", 400),

@@ -46,7 +46,8 @@ class Principal:
 def app_may_access(
     app: Application, order: Order, cat: Catalogue, bearer: bool
 ) -> bool:
-    """Basic: the application's own orders, or its merchant's for a merchant role.
+    """Basic: the application's own orders, those of the applications it has
+    access to (its front end), or its merchant's for a merchant role.
 
     Bearer: only the orders the front-end application created.
     """
@@ -54,6 +55,8 @@ def app_may_access(
         return True
     if bearer:
         return False
+    if order.application in app.order_access:
+        return True
     event = cat.events.get(order.event)
     return app.is_merchant and event is not None and event.merchant == app.merchant
 

@@ -6,6 +6,7 @@ session (stock, seats, orders) lives in :mod:`sandbox.domain.shop`.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -41,6 +42,9 @@ class Application:
     redirect_url: str | None = None
     captcha_domains: frozenset[str] = frozenset()
     rate_limit: RateLimit | None = None
+    # Other applications whose orders this one may access, e.g. a partner's
+    # own front-end application.
+    order_access: frozenset[str] = frozenset()
 
     def may(self, permission: str) -> bool:
         return permission in self.permissions
@@ -75,6 +79,7 @@ class Event:
     max_quantity_per_order: int
     refundable: bool
     rows: tuple[Row, ...] = ()
+    artists: dict[str, str] = field(default_factory=dict)
 
     @property
     def seated(self) -> bool:
@@ -199,3 +204,15 @@ class Catalogue:
             if app.bearer_token is not None and app.bearer_token == token:
                 return app
         return None
+
+    def application_by_channel(self, uid: str) -> Application | None:
+        """The application whose online sales channel ``uid`` is."""
+        for app in self.applications.values():
+            if channel_uid(app.key) == uid:
+                return app
+        return None
+
+
+def channel_uid(app_key: str) -> str:
+    """The uid of an application's online sales channel: stable, from its key."""
+    return hashlib.md5(app_key.encode(), usedforsecurity=False).hexdigest()

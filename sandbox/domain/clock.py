@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sandbox.timeutil import utcnow
+
+# The range a session clock may be moved within: far enough for any test,
+# near enough that no timestamp, expiry or window can overflow a datetime.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, tzinfo=UTC)
+
+
+def check_moment(moment: datetime) -> datetime:
+    """``moment`` if a session clock may show it; ValueError otherwise."""
+    if not EARLIEST <= moment <= LATEST:
+        raise ValueError(
+            f"the session clock stays between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}"
+        )
+    return moment
 
 
 class Clock:
@@ -28,19 +42,24 @@ class Clock:
         self._last = now
         return now
 
+    def copy(self) -> Clock:
+        twin = Clock()
+        twin.offset, twin.frozen_at = self.offset, self.frozen_at
+        return twin
+
     def advance(self, delta: timedelta) -> None:
         if delta < timedelta():
             raise ValueError("the clock only moves forward with 'advance'")
-        if self.frozen_at is not None:
-            self.frozen_at += delta
-        else:
-            self.offset += delta
+        if delta > LATEST - EARLIEST:
+            raise ValueError("that is further than the session clock can go")
+        self.set(self.now() + delta)
 
     def set(self, moment: datetime) -> None:
+        moment = check_moment(moment.replace(microsecond=0))
         if self.frozen_at is not None:
-            self.frozen_at = moment.replace(microsecond=0)
+            self.frozen_at = moment
         else:
-            self.offset = moment.replace(microsecond=0) - utcnow()
+            self.offset = moment - utcnow()
 
     def freeze(self, frozen: bool) -> None:
         if frozen and self.frozen_at is None:

@@ -17,7 +17,7 @@ from sandbox.domain.rules import (
     valid_outcomes,
 )
 from sandbox.domain.session import Session
-from sandbox.timeutil import isoformat, parse_datetime, parse_duration
+from sandbox.timeutil import isoformat, parse_datetime, parse_duration, utcnow
 
 log = logging.getLogger("sandbox.control")
 
@@ -31,8 +31,12 @@ def arm_rule(session: Session, spec: dict[str, Any], source: str = "rule") -> Ru
             [{"path": "$.action", "message": "valid: " + ", ".join(ACTIONS)}],
             valid=list(ACTIONS),
         )
-    outcome = spec.get("outcome") if action == "payment" else spec.get("error")
-    outcome = outcome or spec.get("error") or spec.get("outcome")
+    if "outcome" in spec and "error" in spec and spec["outcome"] != spec["error"]:
+        raise errors.BadRequest(
+            "Give the rule one outcome: 'error', or 'outcome' for a payment.",
+            [{"path": "$", "message": "both error and outcome given"}],
+        )
+    outcome = spec.get("outcome") or spec.get("error")
     allowed = valid_outcomes(action)
     field = "outcome" if action == "payment" else "error"
     if outcome not in allowed:
@@ -69,35 +73,52 @@ def rule_view(rule: Rule) -> dict[str, Any]:
     }
 
 
+MAX_ORDER_TTL = timedelta(days=365)
+
+
 def apply_overrides(session: Session, overrides: dict[str, Any]) -> None:
-    """Fixture overrides for this session only: stock, rate limits, order TTL."""
+    """Fixture overrides for this session only: stock, rate limits, order TTL.
+
+    Everything is checked before anything changes: a refused override
+    leaves the session as it was.
+    """
     shop = session.shop
-    for uid, count in overrides.get("stock", {}).items():
+    for uid in overrides.get("stock", {}):
         if uid not in shop.stock:
             raise errors.NotFound(
                 f"Product {uid} does not exist.",
                 [{"path": f"$.stock.{uid}", "message": "no such product"}],
             )
-        shop.stock[uid] = count
-    for key, limit in overrides.get("rate_limits", {}).items():
+    for key in overrides.get("rate_limits", {}):
         if key not in shop.cat.applications:
             raise errors.NotFound(
                 f"Application {key!r} does not exist.",
                 [{"path": f"$.rate_limits.{key}", "message": "no such application"}],
             )
+    ttl = _order_ttl(overrides["order_ttl"]) if "order_ttl" in overrides else None
+
+    shop.stock.update(overrides.get("stock", {}))
+    for key, limit in overrides.get("rate_limits", {}).items():
         shop.rate_limits[key] = (
             RateLimit(limit["orders"], limit["window_seconds"]) if limit else None
         )
-    if "order_ttl" in overrides:
-        try:
-            ttl = parse_duration(overrides["order_ttl"])
-        except ValueError as exc:
-            raise errors.BadRequest(
-                str(exc), [{"path": "$.order_ttl", "message": str(exc)}]
-            ) from None
-        if ttl <= timedelta():
-            raise errors.BadRequest("order_ttl must be positive.")
+    if ttl is not None:
         shop.order_ttl = ttl
+
+
+def _order_ttl(text: str) -> timedelta:
+    try:
+        ttl = parse_duration(text)
+    except ValueError as exc:
+        raise errors.BadRequest(
+            str(exc), [{"path": "$.order_ttl", "message": str(exc)}]
+        ) from None
+    if not timedelta() < ttl <= MAX_ORDER_TTL:
+        message = "must be a positive duration of at most a year (P365D)"
+        raise errors.BadRequest(
+            f"order_ttl {message}.", [{"path": "$.order_ttl", "message": message}]
+        )
+    return ttl
 
 
 def arm_scenario(session: Session, scenario: dict[str, Any]) -> list[Rule]:
@@ -111,7 +132,8 @@ def arm_scenario(session: Session, scenario: dict[str, Any]) -> list[Rule]:
 
 
 def move_clock(session: Session, spec: dict[str, Any]) -> None:
-    clock = session.clock
+    # Moved on a copy first, so that a refused move changes nothing.
+    clock = session.clock.copy()
     try:
         if "freeze" in spec:
             clock.freeze(bool(spec["freeze"]))
@@ -123,6 +145,7 @@ def move_clock(session: Session, spec: dict[str, Any]) -> None:
         raise errors.BadRequest(
             str(exc), [{"path": "$", "message": str(exc)}]
         ) from None
+    session.clock.offset, session.clock.frozen_at = clock.offset, clock.frozen_at
     session.shop.expire_due()
 
 
@@ -130,7 +153,7 @@ def clock_view(session: Session) -> dict[str, Any]:
     clock = session.clock
     return {
         "now": isoformat(clock.now()),
-        "offset_seconds": int(clock.offset.total_seconds()),
+        "offset_seconds": int((clock.now() - utcnow()).total_seconds()),
         "frozen": clock.frozen_at is not None,
     }
 

@@ -71,6 +71,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "payment_methods.read": COMMON,
     "shipping_methods.read": COMMON,
     "sales.read": COMMON,
+    "channels.read": COMMON,
     "payment": PAYMENT_OUTCOMES,
 }
 MATCH_KEYS = ("external_reference", "email", "product", "application", "order", "event")

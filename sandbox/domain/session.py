@@ -115,9 +115,18 @@ class SessionRegistry:
         self._sessions: OrderedDict[str, Session] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, name: str) -> Session:
+    def get(self, name: str, create: bool = True) -> Session:
+        """The session ``name``; a new one is kept only when ``create`` allows.
+
+        A request that is refused anyway (no valid credentials) gets a
+        throwaway session, so that it never evicts someone else's.
+        """
         with self._lock:
             session = self._sessions.get(name)
+            if session is None and not create and name != DEFAULT:
+                return Session(
+                    name, self.cat, self.seed, self.order_ttl, self.journal_size
+                )
             if session is None:
                 self._evict()
                 session = Session(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 
@@ -16,8 +17,14 @@ from sandbox.domain.session import SessionRegistry
 from sandbox.fixtures import data_dir, load_catalogue
 from sandbox.scenarios import load_scenarios
 from sandbox.timeutil import utcnow
-from sandbox.web import cors, journal
-from sandbox.web.context import Sandbox, current_session, session_name
+from sandbox.web import body, cors, journal
+from sandbox.web.context import (
+    Sandbox,
+    current_session,
+    may_create_session,
+    refuse_unforceable,
+    session_name,
+)
 
 log = logging.getLogger("sandbox.requests")
 
@@ -32,6 +39,7 @@ HTTP_TYPES = {
 }
 # Paths that neither need a session nor go into the journal.
 NO_SESSION = ("/status",)
+BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
 class TrailingSlash:
@@ -49,6 +57,37 @@ class TrailingSlash:
         if len(path) > 1 and path.endswith("/"):
             environ["PATH_INFO"] = path.rstrip("/") or "/"
         return self.app(environ, start_response)
+
+
+class ForwardedHeaders:
+    """Drops ``X-Forwarded-*`` values no proxy would send, before ProxyFix reads
+    them: a link is never built on ``javascript:`` or on a port named ``abc``.
+    """
+
+    VALID = {
+        "HTTP_X_FORWARDED_PROTO": re.compile(r"^(https?)(,\s*https?)*$"),
+        "HTTP_X_FORWARDED_HOST": re.compile(
+            r"^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?(,.*)?$"
+        ),
+        "HTTP_X_FORWARDED_PORT": re.compile(r"^\d{1,5}(,\s*\d{1,5})*$"),
+        "HTTP_X_FORWARDED_PREFIX": re.compile(r"^/[A-Za-z0-9._~/-]*(,.*)?$"),
+    }
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        for key, pattern in self.VALID.items():
+            value = environ.get(key)
+            if value is not None and not (pattern.match(value) and _ports_ok(value)):
+                del environ[key]
+        return self.app(environ, start_response)
+
+
+def _ports_ok(value: str) -> bool:
+    return all(
+        int(p) <= 65535 for p in re.findall(r"(?::|^|,\s*)(\d{1,5})\b", value) if p
+    )
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -84,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     wsgi: Any = app.wsgi_app
     if settings.trust_proxy:
         wsgi = ProxyFix(wsgi, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
+        wsgi = ForwardedHeaders(wsgi)
     app.wsgi_app = TrailingSlash(wsgi)  # type: ignore[method-assign]
 
     _register(app)
@@ -119,9 +159,16 @@ def _hooks(app: Flask) -> None:
         preflight = cors.preflight()
         if preflight is not None:
             return preflight
+        if request.url_rule is None:
+            return None  # 404 and 405 need no session
+        refuse_unforceable()
         if request.path in NO_SESSION:
             return None
-        session = current_session()
+        if request.method in BODY_METHODS:
+            # Read the whole body before taking the session's lock, so that a
+            # slow client holds up nobody else.
+            body.read_raw()
+        session = current_session(create=may_create_session())
         session.lock.acquire()
         g.locked = session
         session.shop.expire_due()

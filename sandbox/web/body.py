@@ -27,10 +27,16 @@ JSON_TYPES = re.compile(r"^application/([a-z0-9.+-]+\+)?json$")
 Classifier = Callable[[str, "ValidationError"], str | None]
 
 
-def read_json() -> Any:
-    """The body as JSON, after checking its media type: 415, or 400 saying where."""
+def read_raw() -> bytes:
+    """The whole body, read once and kept; 413 past the limit, chunked or not."""
     raw = request.get_data(cache=True)
     _check_chunked_size(raw)
+    return raw
+
+
+def read_json() -> Any:
+    """The body as JSON, after checking its media type: 415, or 400 saying where."""
+    raw = read_raw()
     mimetype = request.mimetype or ""
     if raw and not JSON_TYPES.match(mimetype):
         raise errors.UnsupportedMediaType(

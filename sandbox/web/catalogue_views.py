@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from sandbox import errors
-from sandbox.domain.catalogue import Application, Event, Product
+from sandbox.domain.catalogue import Application, Event, Product, i18n
 from sandbox.domain.refs import parse_ref
 from sandbox.money import parse_amount
 from sandbox.web import listing
@@ -24,10 +24,8 @@ from sandbox.web.listing import hal
 
 bp = Blueprint("catalogue", __name__)
 
-EVENT_SEARCH = (
-    "{?merchant_name,title,subtitle,sale_start,sale_end,event_start,event_end,"
-    "location.name,location.postal_code,location.city,location.country,artist,page}"
-)
+# Every filter /events accepts, and nothing else: the list is listing's.
+EVENT_SEARCH = "{?" + ",".join((*listing.EVENT_FILTERS, "page")) + "}"
 PRODUCT_SEARCH = (
     "{?event,name,name__startswith,price,price__lt,price__gt,is_soldout,page}"
 )
@@ -104,11 +102,18 @@ def events() -> Response:
     session, cat = current_session(), sandbox().cat
     now = session.now()
     found = [e for uid, e in cat.events.items() if uid in app.events]
-    found = [e for e in found if e.on_sale(now)]
+    # Upstream: without a sale_start or sale_end filter, only what is on sale.
+    if not any(name.startswith(("sale_start", "sale_end")) for name in request.args):
+        found = [e for e in found if e.on_sale(now)]
     for name, pick in _EVENT_TEXT.items():
         wanted = listing.single(name)
         if wanted is not None:
             found = [e for e in found if wanted.lower() in pick(e).lower()]
+    for name in listing.EVENT_MOMENTS:
+        for lookup, compare in _LOOKUPS.items():
+            bound = listing.moment(name + lookup)
+            if bound is not None:
+                found = [e for e in found if compare(getattr(e, name), bound)]
     found.sort(key=lambda e: (e.event_start, e.uid))
     return _collection(
         "/events",
@@ -135,6 +140,17 @@ _EVENT_TEXT = {
     "location.country": lambda e: e.location.get("country", ""),
     "location_country": lambda e: e.location.get("country", ""),
     "location.postal_code": lambda e: e.location.get("postal_code", ""),
+    "location_postal_code": lambda e: e.location.get("postal_code", ""),
+    # Any language: one string per language, joined where no word spans two.
+    "artist": lambda e: "\n".join(e.artists.values()),
+}
+
+_LOOKUPS = {
+    "": lambda a, b: a == b,
+    "__lt": lambda a, b: a < b,
+    "__lte": lambda a, b: a <= b,
+    "__gt": lambda a, b: a > b,
+    "__gte": lambda a, b: a >= b,
 }
 
 
@@ -143,6 +159,36 @@ def event(uid: str) -> Response:
     app = _app()
     apply_force("events.read")
     return hal(renderer().event(_visible_event(uid, app)))
+
+
+@bp.get("/channels/<uid>")
+def channel(uid: str) -> Response:
+    """An application's online sales channel; upstream asks no credentials."""
+    cat = sandbox().cat
+    app = cat.application_by_channel(uid)
+    apply_force("channels.read", {"application": app.key if app else None})
+    if app is None:
+        raise errors.NotFound(f"Channel {uid} does not exist.")
+    now, r = current_session().now(), renderer()
+    on_sale = sorted(
+        (e for key, e in cat.events.items() if key in app.events and e.on_sale(now)),
+        key=lambda e: (e.event_start, e.uid),
+    )
+    return hal(
+        {
+            "_links": r.links(r.uri(f"/channels/{uid}"), "channel"),
+            "uid": uid,
+            "title": i18n(
+                {
+                    "en": f"Online sales of {app.name}",
+                    "nl": f"Online verkoop van {app.name}",
+                }
+            ),
+            "type": "online",
+            "item_count": len(on_sale),
+            "_embedded": {"shop:event": [r.event(e) for e in on_sale]},
+        }
+    )
 
 
 @bp.get("/products")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from sandbox.domain.session import DEFAULT, Session, SessionRegistry
 from sandbox.web.hal import Renderer
 
 SESSION_HEADER = "Sandbox-Session"
+ADMIN_HEADER = "Sandbox-Admin-Token"
 FORCE_HEADER = "Sandbox-Force"
 MAX_SESSION_NAME = 100
 
@@ -42,24 +44,58 @@ SESSION_PARAM = "sandbox_session"
 
 def session_name() -> str:
     """The header, or for browser pages the ``sandbox_session`` parameter."""
-    name = (
-        request.headers.get(SESSION_HEADER, "").strip()
-        or request.args.get(SESSION_PARAM, "").strip()
-        or DEFAULT
-    )
-    if len(name) > MAX_SESSION_NAME or not name.isprintable():
+    header = request.headers.get(SESSION_HEADER, "").strip()
+    try:
+        # WSGI hands headers over as Latin-1; a UTF-8 name is read as sent.
+        header = header.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        pass
+    name = header or request.args.get(SESSION_PARAM, "").strip() or DEFAULT
+    if len(name) > MAX_SESSION_NAME or not name.isprintable() or "," in name:
+        # Two Sandbox-Session headers arrive joined by a comma: refused too.
         raise errors.BadRequest(
-            f"{SESSION_HEADER} must be a printable name of at most "
-            f"{MAX_SESSION_NAME} characters."
+            f"{SESSION_HEADER} must be one printable name of at most "
+            f"{MAX_SESSION_NAME} characters, without commas."
         )
     return name
 
 
-def current_session() -> Session:
+def current_session(create: bool = True) -> Session:
+    """The request's session, kept from its first use on when ``create``."""
     if "session" not in g:
-        g.session = sandbox().sessions.get(session_name())
+        g.session = sandbox().sessions.get(session_name(), create)
     session: Session = g.session
     return session
+
+
+def may_create_session() -> bool:
+    """Whether this request may bring a new session into being.
+
+    Only requests with credentials the fixtures know (or, under
+    ``/_sandbox``, the admin token when one is set), so that a flood of
+    refused requests cannot evict the sessions of others.
+    """
+    if request.path.startswith("/_sandbox"):
+        return admin_token_ok()
+    cat = sandbox().cat
+    try:
+        app, _ = _application(cat, request.headers.get("Authorization", "").strip())
+    except errors.ApiError:
+        return False
+    cognito = request.headers.get("Cognito-Token", "").strip()
+    return app is not None or cognito in cat.cognito_users
+
+
+def admin_token_ok() -> bool:
+    """True without SANDBOX_ADMIN_TOKEN, else whether the request carries it."""
+    token = sandbox().settings.admin_token
+    if not token:
+        return True
+    # A browser sends no header: the dashboard carries it as a parameter.
+    given = request.headers.get(ADMIN_HEADER, "") or request.values.get(
+        "admin_token", ""
+    )
+    return hmac.compare_digest(given.encode(), token.encode())
 
 
 def base_url() -> str:
@@ -94,6 +130,10 @@ def principal() -> Principal:
         if user is None:
             raise errors.Unauthorized("The Cognito-Token is not valid.")
     token = request.headers.get("Order-Token", "").strip() or None
+    if token is None and request.method == "GET":
+        # The confirmation e-mail's link carries the token in its query,
+        # as upstream's does: a click opens the order.
+        token = request.args.get("order_token", "").strip() or None
     if token is not None and token not in current_session().shop.tokens:
         raise errors.Unauthorized("The Order-Token is not valid.")
     g.principal = Principal(app=app, via=via, cognito_user=user, order_token=token)
@@ -123,13 +163,29 @@ def _basic_pair(value: str) -> tuple[str, str]:
     # The docs print ``Basic <app>:<secret>`` unencoded; standard Basic is base64.
     if ":" not in value:
         try:
-            value = base64.b64decode(value, validate=True).decode("utf-8")
+            padded = value + "=" * (-len(value) % 4)  # some clients drop padding
+            value = base64.b64decode(padded, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError, ValueError):
             raise errors.Unauthorized("The Basic credentials are not valid.") from None
     key, sep, secret = value.partition(":")
     if not sep:
         raise errors.Unauthorized("The Basic credentials are not key:secret.")
     return key, secret
+
+
+def refuse_unforceable() -> None:
+    """``Sandbox-Force`` on a call that no rule can reach is refused, not ignored."""
+    if not request.headers.get(FORCE_HEADER, "").strip() or request.url_rule is None:
+        return
+    from sandbox.openapi import operation
+
+    found = operation(request.method, request.url_rule.rule)
+    if found is None or found.action is None:
+        raise errors.BadRequest(
+            f"{FORCE_HEADER} cannot be used on {request.method} {request.path}: "
+            "nothing can be forced there.",
+            [{"path": f"header {FORCE_HEADER}", "message": "not forceable here"}],
+        )
 
 
 def forced_type(action: str) -> str | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,11 +12,17 @@ from sandbox.domain import control, state
 from sandbox.domain.session import DEFAULT
 from sandbox.timeutil import isoformat
 from sandbox.web import body
-from sandbox.web.context import SESSION_PARAM, current_session, renderer, sandbox
+from sandbox.web.context import (
+    ADMIN_HEADER,
+    SESSION_PARAM,
+    admin_token_ok,
+    current_session,
+    renderer,
+    sandbox,
+)
 from sandbox.web.listing import hal
 
 bp = Blueprint("control", __name__, url_prefix="/_sandbox")
-ADMIN_HEADER = "Sandbox-Admin-Token"
 
 
 def _json(payload: Any, status: int = 200) -> Response:
@@ -31,14 +36,7 @@ def _json(payload: Any, status: int = 200) -> Response:
 @bp.before_request
 def admin_only() -> None:
     """With SANDBOX_ADMIN_TOKEN set, the control plane needs it."""
-    token = sandbox().settings.admin_token
-    if not token:
-        return
-    # A browser sends no header: the dashboard carries it as a parameter.
-    given = request.headers.get(ADMIN_HEADER, "") or request.values.get(
-        "admin_token", ""
-    )
-    if not hmac.compare_digest(given.encode(), token.encode()):
+    if not admin_token_ok():
         raise errors.Unauthorized(f"The control plane needs the {ADMIN_HEADER} header.")
 
 
@@ -270,11 +268,15 @@ def emails() -> Response:
     r = renderer()
     out = []
     for mail in current_session().shop.outbox:
-        links = {k: r.uri(v) for k, v in mail["links"].items()}
+        links = {k: r.browser_link(v) for k, v in mail["links"].items()}
+        body = mail["body"]
+        # Plain replacement, never str.format: the body holds consumer names.
+        for name, url in links.items():
+            body = body.replace("{" + name + "}", url)
         out.append(
             {
                 **mail,
-                "body": mail["body"].format(**links),
+                "body": body,
                 "links": links,
                 "sent_at": isoformat(mail["sent_at"]),
             }

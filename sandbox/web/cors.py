@@ -19,11 +19,14 @@ EXPOSED_HEADERS = ("Location", "Allow", "Sandbox-Session")
 
 
 def _origin() -> str | None:
+    """``*`` when every origin is allowed, the request's origin when it is listed."""
     origin = request.headers.get("Origin")
     if not origin:
         return None
     allowed = current_app.extensions["sandbox"].settings.cors_origins
-    return origin if "*" in allowed or origin in allowed else None
+    if origin in allowed:
+        return origin
+    return "*" if "*" in allowed else None
 
 
 def preflight() -> Response | None:
@@ -55,6 +58,10 @@ def decorate(response: Response) -> None:
     if origin is None:
         return
     response.headers["Access-Control-Allow-Origin"] = origin
-    response.headers["Access-Control-Allow-Credentials"] = "true"
+    # Credentials (cookies, HTTP auth kept by the browser) only for origins
+    # listed by name: with "*" any page could otherwise drive the sandbox as
+    # its visitor. An Authorization header set by the shop's code needs none.
+    if origin != "*":
+        response.headers["Access-Control-Allow-Credentials"] = "true"
     response.headers["Access-Control-Expose-Headers"] = ", ".join(EXPOSED_HEADERS)
     response.vary.add("Origin")

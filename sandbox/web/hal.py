@@ -55,6 +55,13 @@ class Renderer:
         # Browser pages get the session in their query string.
         self.session_query = urlencode({"sandbox_session": session}) if session else ""
 
+    def browser_link(self, path: str) -> str:
+        """A path that may hold a query, made absolute, carrying the session."""
+        url = self.uri(path)
+        if self.session_query:
+            url += ("&" if "?" in url else "?") + self.session_query
+        return url
+
     def page(self, path: str, **params: str) -> str:
         """A URI of a page a browser opens, carrying the session."""
         query = urlencode(params)
@@ -111,7 +118,7 @@ class Renderer:
             "description": event.description,
             "long_description": event.description,
             "image": event.image,
-            "artists": i18n(None),
+            "artists": i18n(event.artists),
             "sold_out_text": i18n("Sold out"),
             "seated": event.seated,
             "min_quantity_per_order": event.min_quantity_per_order,
@@ -427,7 +434,11 @@ class Renderer:
         page_doc: str,
         self_href: str,
     ) -> dict[str, Any]:
-        """A paginated list whose first/prev/next/last keep every filter."""
+        """A paginated list whose first/prev/next/last keep every filter.
+
+        As upstream: ``first`` is the collection URL without ``page``;
+        ``prev``, ``next`` and ``last`` name their page, ``?page=1`` included.
+        """
 
         def at(number: int | None) -> dict[str, str]:
             params = list(query) + ([("page", str(number))] if number else [])
@@ -440,8 +451,8 @@ class Renderer:
             page_doc,
             search={"href": self.uri(path) + search, "templated": True},
             first=at(None),
-            last=at(pages) if pages > 1 else at(None),
-            prev=at(page - 1 if page > 2 else None) if page > 1 else None,
+            last=at(pages),
+            prev=at(page - 1) if page > 1 else None,
             next=at(page + 1) if page < pages else None,
         )
         return {

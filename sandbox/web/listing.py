@@ -12,15 +12,22 @@ from sandbox import errors, jsonio
 from sandbox.timeutil import parse_datetime
 
 # The query parameters each list or resource accepts (``page`` is always one).
+# The datetimes of an event take a value, or a bound with a lookup suffix.
+LOOKUPS = ("", "__lt", "__lte", "__gt", "__gte")
+EVENT_MOMENTS = ("sale_start", "sale_end", "event_start", "event_end")
 EVENT_FILTERS = (
     "merchant_name",
     "title",
     "subtitle",
+    *(name + lookup for name in EVENT_MOMENTS for lookup in LOOKUPS),
     "location.name",
+    "location.postal_code",
     "location.city",
     "location.country",
-    "location.postal_code",
+    "artist",
+    # The old sandbox's spellings, kept working.
     "location_name",
+    "location_postal_code",
     "location_city",
     "location_country",
 )
@@ -92,9 +99,8 @@ def single(name: str) -> str | None:
     if not given:
         return None
     if len(given) > 1:
-        raise bad_filter(
-            name, f"is given {len(given)} times; use {name}__in for a list"
-        )
+        hint = f"; use {name}__in for a list" if f"{name}__in" in ORDER_FILTERS else ""
+        raise bad_filter(name, f"is given {len(given)} times, once is allowed{hint}")
     if not given[0].strip():
         raise bad_filter(name, "is empty")
     return given[0].strip()

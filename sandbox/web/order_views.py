@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from flask import Blueprint, Response
@@ -10,6 +9,7 @@ from flask import Blueprint, Response
 from sandbox import errors
 from sandbox.domain import ordering
 from sandbox.domain.access import check_read
+from sandbox.domain.catalogue import channel_uid
 from sandbox.domain.model import Order
 from sandbox.domain.query import STATUSES, OrderQuery
 from sandbox.domain.refs import parse_ref
@@ -39,15 +39,18 @@ def render_order(order: Order, status: int = 200, created: bool = False) -> Resp
 def rule_fields(payload: dict[str, Any]) -> dict[str, Any]:
     """What a rule's ``match`` can compare, taken from the request."""
     consumer = payload.get("consumer")
+    selections = payload.get("products")
+    # Read before validation: anything that is not the expected shape matches
+    # nothing, and validation then says what is wrong.
     products = {
         parse_ref(p.get("product"), "products")
-        for p in payload.get("products") or []
+        for p in (selections if isinstance(selections, list) else [])
         if isinstance(p, dict)
     }
     app = principal().app
     return {
-        "external_reference": payload.get("external_reference"),
-        "email": consumer.get("email") if isinstance(consumer, dict) else None,
+        "external_reference": _text(payload.get("external_reference")),
+        "email": _text(consumer.get("email")) if isinstance(consumer, dict) else None,
         "product": {p for p in products if p},
         "application": app.key if app else None,
         "event": {
@@ -56,6 +59,10 @@ def rule_fields(payload: dict[str, Any]) -> dict[str, Any]:
             if p in sandbox().cat.products
         },
     }
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 @bp.post("/orders")
@@ -171,7 +178,7 @@ def repayment(uid: str) -> Response:
     apply_force("orders.repayment", {"order": uid})
     ordering.repayment(shop, order, who)
     r = renderer()
-    channel = r.uri(f"/channels/{_channel_uid(order.application)}")
+    channel = r.uri(f"/channels/{channel_uid(order.application)}")
     return hal(
         {
             "checkout_url": r.page(
@@ -182,10 +189,6 @@ def repayment(uid: str) -> Response:
             )
         }
     )
-
-
-def _channel_uid(app_key: str) -> str:
-    return hashlib.md5(app_key.encode(), usedforsecurity=False).hexdigest()
 
 
 @bp.post("/ordercancellation")
@@ -257,9 +260,8 @@ def _visibility(who: Any) -> OrderQuery:
         merchant_events = frozenset(
             uid for uid, e in cat.events.items() if e.merchant == app.merchant
         )
-    return OrderQuery(
-        applications=frozenset({app.key}), merchant_events=merchant_events
-    )
+    readable = {app.key} | (app.order_access if who.basic else frozenset())
+    return OrderQuery(applications=frozenset(readable), merchant_events=merchant_events)
 
 
 def _filters(query: OrderQuery) -> None:

@@ -231,7 +231,9 @@ def storefront() -> Response:
     apply_force("storefront")
     listing.check_known(listing.STOREFRONT_QUERY)
     ref = listing.single("event")
-    uid = parse_ref(ref, "events") if ref else None
+    if ref is None:
+        raise listing.bad_filter("event", "is required: ?event=<event URI>")
+    uid = parse_ref(ref, "events")
     cat, shop = sandbox().cat, current_session().shop
     if uid is None or uid not in cat.events or uid not in app.events:
         raise errors.NotFound(
@@ -266,9 +268,7 @@ def storefront() -> Response:
             {
                 "name": None,
                 "items": [
-                    {"product": r.uri(f"/products/{p.uid}"), "unit_price": _price(p)}
-                    for p in products
-                    if p.separately_saleable
+                    _category_item(p, r) for p in products if p.separately_saleable
                 ],
             }
         ],
@@ -285,8 +285,17 @@ def _now_iso() -> str | None:
     return isoformat(current_session().now())
 
 
-def _price(product: Any) -> dict[str, object]:
-    return amount_string(product.price + product.service_costs)
+def _category_item(product: Any, r: Any) -> dict[str, Any]:
+    """A choice: the price of one unit, and the total of the fewest one may buy.
+
+    Service costs are in both, as ``should_display_service_costs`` says.
+    """
+    unit = product.price + product.service_costs
+    return {
+        "product": r.uri(f"/products/{product.uid}"),
+        "unit_price": amount_string(unit),
+        "total": amount_string(unit * (product.min_per_order or 1)),
+    }
 
 
 def _cheapest_bill(products: list[Any], shop: Any, r: Any) -> dict[str, Any] | None:
