@@ -5,9 +5,10 @@ valid and invalid data (the coverage phase's boundary and negative cases, and
 hypothesis's fuzzing), under the checks for server errors, undeclared status
 codes, content types, response headers and response schema conformance.
 
-Bounded to well under two minutes: the four operations that take a whole
-order payload (hundreds of coverage cases each, every field at each of its
-bounds) are fuzzed without the coverage phase, with more examples instead.
+Bounded to well under two minutes: the operations that take a whole order
+payload or a state export (hundreds or thousands of coverage cases each,
+every field at each of its bounds) are fuzzed without the coverage phase,
+with more examples instead.
 """
 
 from __future__ import annotations
@@ -36,7 +37,15 @@ CHECKS = [
     response_schema_conformance,
     response_headers_conformance,
 ]
-ORDER_PAYLOADS = ("post_bill", "post_baskets", "put_baskets_uid", "post_orders")
+# Operations whose body schema is large: the coverage phase would try every
+# field at each of its bounds (thousands of cases for a state export).
+ORDER_PAYLOADS = (
+    "post_bill",
+    "post_baskets",
+    "put_baskets_uid",
+    "post_orders",
+    "put_sandbox_state",
+)
 CONFIG = schemathesis.Config.from_dict(
     {
         "generation": {"max-examples": 8},
