@@ -99,15 +99,23 @@ def admin_token_ok() -> bool:
 
 
 def base_url() -> str:
-    configured = sandbox().settings.base_url
-    if configured:
-        return configured
-    return request.host_url.rstrip("/") + request.script_root
+    """``SANDBOX_BASE_URL``, else the request's own (behind a proxy, its)."""
+    if "base_url" not in g:
+        configured = sandbox().settings.base_url
+        g.base_url = configured or request.host_url.rstrip("/") + request.script_root
+    found: str = g.base_url
+    return found
 
 
 def renderer() -> Renderer:
-    name = session_name()
-    return Renderer(base_url(), sandbox().cat, None if name == DEFAULT else name)
+    """The request's renderer: its base URL and session, made once."""
+    if "renderer" not in g:
+        name = session_name()
+        g.renderer = Renderer(
+            base_url(), sandbox().cat, None if name == DEFAULT else name
+        )
+    found: Renderer = g.renderer
+    return found
 
 
 def self_href() -> str:

@@ -39,6 +39,8 @@ CURIES = [
 # holds its catalogue, so an id is never reused while cached. Bounded, since
 # the base URL comes from the request.
 _PRODUCTS: dict[tuple[int, str, str], tuple[Catalogue, dict[str, Any]]] = {}
+# Legal info per catalogue and merchant; shared, so never changed after.
+_LEGAL: dict[tuple[int, str], tuple[Catalogue, dict[str, Any]]] = {}
 MAX_CACHED = 4096
 
 
@@ -278,7 +280,7 @@ class Renderer:
             "external_purchases": self.external(order),
             "external_reference": order.external_reference,
             "redirect_url": order.redirect_url,
-            "legal_info": self.legal_info(merchant.legal_info),
+            "legal_info": self.legal_info(merchant.key),
             "_embedded": {
                 "shop:product": self._order_products(order, availability),
                 "shop:ticket": [self.ticket(t) for t in order.tickets],
@@ -322,7 +324,16 @@ class Renderer:
             for e in order.external_purchases
         ]
 
-    def legal_info(self, info: dict[str, Any]) -> dict[str, Any]:
+    def legal_info(self, merchant: str) -> dict[str, Any]:
+        """A merchant's legal info; the same for every order, so built once."""
+        key = (id(self.cat), merchant)
+        cached = _LEGAL.get(key)
+        if cached is None or cached[0] is not self.cat:
+            cached = _LEGAL[key] = (self.cat, self._legal_info(merchant))
+        return cached[1]
+
+    def _legal_info(self, merchant: str) -> dict[str, Any]:
+        info = self.cat.merchants[merchant].legal_info
         platform = dict(self.cat.platform)
         links = platform.pop("links", {})
         platform["_links"] = {
