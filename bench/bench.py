@@ -42,7 +42,7 @@ WEEKEND = "12365478654238976585643567854323"
 IDEAL = "ghr57d5h3gd162fb35c5a3db57ghrydg"
 BIG = int(os.environ.get("BENCH_ORDERS", "100000"))
 SMALL = 1000
-THREADS = 4
+THREADS = int(os.environ.get("BENCH_THREADS", "4"))
 RUNS = 5
 TIMEOUT = 60.0
 # Requests per run and measurement: enough for a stable figure, few enough

@@ -19,6 +19,15 @@ _ENCODER = simplejson.JSONEncoder(
 )
 
 
+def frozen(value: Any) -> Any:
+    """``value`` encoded once, to be embedded as it is in every later answer.
+
+    For the large parts that never change (a merchant's legal info): the
+    encoder copies the text instead of walking the structure again.
+    """
+    return simplejson.RawJSON(_ENCODER.encode(value))
+
+
 def dumps(value: Any) -> str:
     """JSON text; a Decimal is written as a number with its own digits."""
     return _ENCODER.encode(value)

@@ -176,15 +176,18 @@ def _hooks(app: Flask) -> None:
 
     @app.after_request
     def finish(response: Response) -> Response:
+        # The objects behind the proxies, once: each proxy access costs.
+        req, ctx = request._get_current_object(), g._get_current_object()  # type: ignore[attr-defined]
         cors.decorate(response)
-        if "locked" in g and not request.path.startswith("/_sandbox"):
-            journal.record(g.locked, response)
-        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        session = ctx.get("locked")
+        if session is not None and not req.path.startswith("/_sandbox"):
+            journal.record(session, response, req, ctx)
+        elapsed = (time.perf_counter() - ctx.get("started", time.perf_counter())) * 1000
         log.info(
             "session=%s method=%s path=%s status=%s ms=%.1f",
-            g.get("locked").name if "locked" in g else _name(),
-            request.method,
-            request.path,
+            session.name if session is not None else _name(),
+            req.method,
+            req.path,
             response.status_code,
             elapsed,
         )

@@ -102,7 +102,9 @@ def base_url() -> str:
     """``SANDBOX_BASE_URL``, else the request's own (behind a proxy, its)."""
     if "base_url" not in g:
         configured = sandbox().settings.base_url
-        g.base_url = configured or request.host_url.rstrip("/") + request.script_root
+        # request.host_url would convert to an IRI, a tenth of a millisecond.
+        own = f"{request.scheme}://{request.host}{request.root_path}"
+        g.base_url = configured or own.rstrip("/")
     found: str = g.base_url
     return found
 
@@ -149,6 +151,19 @@ def principal() -> Principal:
 
 
 def _application(cat: Catalogue, header: str) -> tuple[Any, str | None]:
+    """The application of an Authorization header; 401 when it is wrong.
+
+    Remembered for the request: the session check and the view both ask.
+    """
+    known = g.get("application")
+    if known is not None and known[0] == header:
+        return known[1]  # type: ignore[no-any-return]
+    found = _parse_application(cat, header)
+    g.application = (header, found)
+    return found
+
+
+def _parse_application(cat: Catalogue, header: str) -> tuple[Any, str | None]:
     if not header:
         return None, None
     scheme, _, value = header.partition(" ")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from sandbox import jsonio
 from sandbox.domain.catalogue import (
     Catalogue,
     Event,
@@ -40,7 +41,7 @@ CURIES = [
 # the base URL comes from the request.
 _PRODUCTS: dict[tuple[int, str, str], tuple[Catalogue, dict[str, Any]]] = {}
 # Legal info per catalogue and merchant; shared, so never changed after.
-_LEGAL: dict[tuple[int, str], tuple[Catalogue, dict[str, Any]]] = {}
+_LEGAL: dict[tuple[int, str], tuple[Catalogue, Any]] = {}
 MAX_CACHED = 4096
 
 
@@ -324,12 +325,12 @@ class Renderer:
             for e in order.external_purchases
         ]
 
-    def legal_info(self, merchant: str) -> dict[str, Any]:
+    def legal_info(self, merchant: str) -> Any:
         """A merchant's legal info; the same for every order, so built once."""
         key = (id(self.cat), merchant)
         cached = _LEGAL.get(key)
         if cached is None or cached[0] is not self.cat:
-            cached = _LEGAL[key] = (self.cat, self._legal_info(merchant))
+            cached = _LEGAL[key] = (self.cat, jsonio.frozen(self._legal_info(merchant)))
         return cached[1]
 
     def _legal_info(self, merchant: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from flask import Response, g, request
+from flask import Request, Response
 
 from sandbox.domain.session import Session
 from sandbox.timeutil import isoformat
@@ -17,6 +17,8 @@ SECRET_HEADERS = {
     "sandbox-admin-token",
     "cookie",
 }
+# The same names as request.headers spells them, to mask without lowering each.
+SECRET_NAMES = {"-".join(p.capitalize() for p in h.split("-")) for h in SECRET_HEADERS}
 SECRET_PARAMS = {"order_token", "admin_token"}
 MAX_BODY_KEPT = 16 * 1024
 
@@ -30,9 +32,16 @@ def _mask(name: str, value: str) -> str:
     return "***"
 
 
-def _query() -> str:
+def _headers(req: Request) -> dict[str, str]:
+    headers = dict(req.headers.items())
+    for name in headers.keys() & SECRET_NAMES:
+        headers[name] = _mask(name, headers[name])
+    return headers
+
+
+def _query(req: Request) -> str:
     # The confirmation e-mail's link carries the Order token in the query.
-    raw = request.query_string.decode("latin-1")
+    raw = req.query_string.decode("latin-1")
     pairs = parse_qsl(raw, keep_blank_values=True)
     if not any(k.lower() in SECRET_PARAMS for k, _ in pairs):
         return raw
@@ -41,12 +50,12 @@ def _query() -> str:
     )
 
 
-def _body() -> Any:
+def _body(req: Request, ctx: Any) -> Any:
     # Only what a view read already: the journal never reads a body itself,
     # so an oversized one is never buffered here.
-    if "body_json" in g:
-        return g.body_json
-    raw = getattr(request, "_cached_data", None)
+    if "body_json" in ctx:
+        return ctx.body_json
+    raw = getattr(req, "_cached_data", None)
     if not raw:
         return None
     if len(raw) > MAX_BODY_KEPT:
@@ -54,17 +63,18 @@ def _body() -> Any:
     return raw.decode("utf-8", "replace")
 
 
-def record(session: Session, response: Response) -> None:
+def record(session: Session, response: Response, req: Request, ctx: Any) -> None:
+    """Journal one answered request (``req`` and ``ctx``: the request and g)."""
     session.journal.append(
         {
-            "method": request.method,
-            "path": request.path,
-            "query": _query(),
-            "headers": {k: _mask(k, v) for k, v in request.headers.items()},
-            "body": _body(),
+            "method": req.method,
+            "path": req.path,
+            "query": _query(req),
+            "headers": _headers(req),
+            "body": _body(req, ctx),
             "status": response.status_code,
-            "type": g.get("error_type"),
-            "forced": g.get("forced"),
+            "type": ctx.get("error_type"),
+            "forced": ctx.get("forced"),
             "time": isoformat(session.now()),
         }
     )
