@@ -45,7 +45,8 @@ class Client:
         return answer.json()  # type: ignore[no-any-return]
 
     def availability(self, product: str) -> int:
-        return self.call("GET", f"/products/{product}").json()["availability"]  # type: ignore[no-any-return]
+        found: int = self.call("GET", f"/products/{product}").json()["availability"]
+        return found
 
 
 @pytest.fixture

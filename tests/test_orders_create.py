@@ -65,7 +65,8 @@ def test_page_example_journey_catalogue_order_read(api):
     assert body["external_reference"] == "CO-118"
     links = body["_links"]
     assert links["payment"]["href"] == (
-        f"http://localhost/_sandbox/checkout/{body['uid']}?sandbox_session={api.session}"
+        f"http://localhost/_sandbox/checkout/{body['uid']}"
+        f"?sandbox_session={api.session}"
     )
     assert (
         links["shop:ordercancellation"]["href"] == "http://localhost/ordercancellation"

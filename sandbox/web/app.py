@@ -177,7 +177,8 @@ def _hooks(app: Flask) -> None:
     @app.after_request
     def finish(response: Response) -> Response:
         # The objects behind the proxies, once: each proxy access costs.
-        req, ctx = request._get_current_object(), g._get_current_object()  # type: ignore[attr-defined]
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        ctx = g._get_current_object()  # type: ignore[attr-defined]
         cors.decorate(response)
         session = ctx.get("locked")
         if session is not None and not req.path.startswith("/_sandbox"):

@@ -109,7 +109,10 @@ def read_basket(uid: str) -> Response:
         raise errors.Unauthorized("Reading a basket needs credentials.")
     apply_force("baskets.read", {"order": uid})
     basket, order = _basket(uid)
-    return _render_reset_order(order) if order else _render_basket(basket)  # type: ignore[arg-type]
+    if order is not None:
+        return _render_reset_order(order)
+    assert basket is not None
+    return _render_basket(basket)
 
 
 @bp.put("/baskets/<uid>")
