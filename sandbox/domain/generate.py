@@ -18,7 +18,6 @@ Three departures keep 100,000 orders fast and small, on purpose:
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import replace
 
 from sandbox import errors
@@ -70,23 +69,8 @@ def generate(
         _one(shop, replace(draft, consumer=shop.rng.choice(pool)), app, status)
         for _ in range(count)
     ]
-    _forget_settled_expiries(shop)
+    shop.compact_expiry()
     return orders
-
-
-def _forget_settled_expiries(shop: Shop) -> None:
-    """Drop the expiry entries of orders no longer pending.
-
-    The shop leaves them in its heap until their time comes, which is cheap
-    for a few orders and 100 bytes each for 100,000 completed at once.
-    """
-    pending = [
-        (at, seq)
-        for at, seq in shop._expiry
-        if shop.index.by_seq[seq].status == "pending"
-    ]
-    heapq.heapify(pending)
-    shop._expiry = pending
 
 
 def _one(shop: Shop, draft: Draft, app: Application, status: str) -> Order:
