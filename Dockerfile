@@ -23,6 +23,7 @@ WORKDIR /home/sandbox
 
 # Every SANDBOX_* variable of the README applies; PORT is the port served.
 ENV PORT=8000 \
+    SANDBOX_HOST=0.0.0.0 \
     SANDBOX_LOG_LEVEL=INFO
 EXPOSE 8000
 
@@ -32,4 +33,5 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
         urllib.request.urlopen(sys.argv[1], timeout=2)" \
         "http://127.0.0.1:${PORT}/status"
 
-CMD ["shopping-sandbox", "serve", "--host", "0.0.0.0"]
+# Host and port from SANDBOX_HOST and PORT, as every other setting.
+CMD ["shopping-sandbox", "serve"]
