@@ -378,7 +378,7 @@ def test_exports_of_fresh_and_frozen_sessions_import(api: Api) -> None:
     fresh = exported(api)
     ok(api.put("/_sandbox/state", json.loads(fresh), auth=None))
     assert exported(api) == fresh
-    moved = {"now": "2999-06-01T00:00:00Z", "freeze": True}
+    moved = {"now": "2999-01-01T00:00:00Z", "freeze": True}
     ok(api.post("/_sandbox/clock", moved, auth=None))
     frozen = exported(api)
     ok(api.post("/_sandbox/reset", auth=None))

@@ -9,14 +9,18 @@ from sandbox.timeutil import utcnow
 # The range a session clock may be moved within: far enough for any test,
 # near enough that no timestamp, expiry or window can overflow a datetime.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(2999, 12, 31, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, 23, 59, 59, tzinfo=UTC)
+# A clock is set no later than this, so that a running one stays within
+# LATEST for a year (and its export still imports).
+LATEST_SET = datetime(2999, 1, 1, tzinfo=UTC)
 
 
 def check_moment(moment: datetime) -> datetime:
     """``moment`` if a session clock may show it; ValueError otherwise."""
-    if not EARLIEST <= moment <= LATEST:
+    if not EARLIEST <= moment <= LATEST_SET:
         raise ValueError(
-            f"the session clock stays between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}"
+            f"the session clock is set between {EARLIEST:%Y-%m-%d} and "
+            f"{LATEST_SET:%Y-%m-%d}"
         )
     return moment
 

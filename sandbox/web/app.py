@@ -59,35 +59,49 @@ class TrailingSlash:
         return self.app(environ, start_response)
 
 
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PORT = r"(?:[1-9][0-9]{0,4})"
+
+
+def _port_ok(text: str) -> bool:
+    return re.fullmatch(_PORT, text) is not None and int(text) <= 65535
+
+
+def _host_ok(text: str) -> bool:
+    match = re.fullmatch(
+        rf"(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]+))?", text
+    )
+    return match is not None and (match["port"] is None or _port_ok(match["port"]))
+
+
 class ForwardedHeaders:
-    """Drops ``X-Forwarded-*`` values no proxy would send, before ProxyFix reads
-    them: a link is never built on ``javascript:`` or on a port named ``abc``.
+    """Drops ``X-Forwarded-*`` headers no proxy would send, before ProxyFix reads
+    them, so that a link is never built on ``javascript:``, a port named
+    ``abc`` or a prefix of ``//elsewhere``. Every comma-separated value must
+    be well formed: ProxyFix takes the last one.
     """
 
     VALID = {
-        "HTTP_X_FORWARDED_PROTO": re.compile(r"^(https?)(,\s*https?)*$"),
-        "HTTP_X_FORWARDED_HOST": re.compile(
-            r"^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?(,.*)?$"
+        "HTTP_X_FORWARDED_PROTO": lambda v: v in ("http", "https"),
+        "HTTP_X_FORWARDED_HOST": _host_ok,
+        "HTTP_X_FORWARDED_PORT": _port_ok,
+        "HTTP_X_FORWARDED_PREFIX": lambda v: (
+            re.fullmatch(r"(?:/[A-Za-z0-9._~-]+)+/?", v) is not None
         ),
-        "HTTP_X_FORWARDED_PORT": re.compile(r"^\d{1,5}(,\s*\d{1,5})*$"),
-        "HTTP_X_FORWARDED_PREFIX": re.compile(r"^/[A-Za-z0-9._~/-]*(,.*)?$"),
     }
 
     def __init__(self, app: Any) -> None:
         self.app = app
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        for key, pattern in self.VALID.items():
+        for key, valid in self.VALID.items():
             value = environ.get(key)
-            if value is not None and not (pattern.match(value) and _ports_ok(value)):
+            if value is None:
+                continue
+            parts = [part.strip() for part in value.split(",")]
+            if not all(valid(part) for part in parts):
                 del environ[key]
         return self.app(environ, start_response)
-
-
-def _ports_ok(value: str) -> bool:
-    return all(
-        int(p) <= 65535 for p in re.findall(r"(?::|^|,\s*)(\d{1,5})\b", value) if p
-    )
 
 
 def create_app(settings: Settings | None = None) -> Flask:

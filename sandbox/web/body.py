@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from sandbox import errors, jsonio, schemas
 
@@ -29,8 +29,18 @@ Classifier = Callable[[str, "ValidationError"], str | None]
 
 def read_raw() -> bytes:
     """The whole body, read once and kept; 413 past the limit, chunked or not."""
-    raw = request.get_data(cache=True)
-    _check_chunked_size(raw)
+    try:
+        raw = request.get_data(cache=True)
+        _check_chunked_size(raw)
+    except HTTPException:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the server's own framing errors
+        # A malformed chunked body or a connection cut mid-body: the client's
+        # fault, whatever exception the server's reader raises for it.
+        raise errors.BadRequest(
+            f"The request body could not be read: {type(exc).__name__}.",
+            [{"path": "$", "message": "malformed or incomplete body"}],
+        ) from None
     return raw
 
 

@@ -83,7 +83,19 @@ def may_create_session() -> bool:
     except errors.ApiError:
         return False
     cognito = request.headers.get("Cognito-Token", "").strip()
-    return app is not None or cognito in cat.cognito_users
+    if cognito and cognito not in cat.cognito_users:
+        return False
+    token = request.headers.get("Order-Token", "").strip() or request.args.get(
+        "order_token", ""
+    )
+    # In a session not made yet, only the seeded orders' tokens can be valid.
+    if token and token not in seeded_tokens(cat):
+        return False
+    return app is not None or bool(cognito) or bool(token)
+
+
+def seeded_tokens(cat: Catalogue) -> set[str]:
+    return {spec["order_token"] for spec in cat.seed_orders if "order_token" in spec}
 
 
 def admin_token_ok() -> bool:
