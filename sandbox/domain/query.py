@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import operator
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from datetime import datetime
 from sandbox.domain.model import Order
 
 STATUSES = ("pending", "completed", "canceled")
+COMPARE = {"lt": operator.lt, "lte": operator.le, "gt": operator.gt, "gte": operator.ge}
 
 
 @dataclass(slots=True)
@@ -158,10 +160,5 @@ class OrderIndex:
 
 
 def _created_check(op: str, moment: datetime) -> Callable[[Order], bool]:
-    compare: dict[str, Callable[[datetime], bool]] = {
-        "lt": lambda created: created < moment,
-        "lte": lambda created: created <= moment,
-        "gt": lambda created: created > moment,
-        "gte": lambda created: created >= moment,
-    }
-    return lambda order: compare[op](order.created)
+    compare = COMPARE[op]
+    return lambda order: compare(order.created, moment)

@@ -110,7 +110,7 @@ def events() -> Response:
         if wanted is not None:
             found = [e for e in found if wanted.lower() in pick(e).lower()]
     for name in listing.EVENT_MOMENTS:
-        for lookup, compare in _LOOKUPS.items():
+        for lookup, compare in listing.LOOKUPS.items():
             bound = listing.moment(name + lookup)
             if bound is not None:
                 found = [e for e in found if compare(getattr(e, name), bound)]
@@ -143,14 +143,6 @@ _EVENT_TEXT = {
     "location_postal_code": lambda e: e.location.get("postal_code", ""),
     # Any language: one string per language, joined where no word spans two.
     "artist": lambda e: "\n".join(e.artists.values()),
-}
-
-_LOOKUPS = {
-    "": lambda a, b: a == b,
-    "__lt": lambda a, b: a < b,
-    "__lte": lambda a, b: a <= b,
-    "__gt": lambda a, b: a > b,
-    "__gte": lambda a, b: a >= b,
 }
 
 
@@ -229,7 +221,8 @@ def _filter_products(found: list[Product], shop: Any) -> list[Product]:
             for p in found
             if any(v.lower().startswith(prefix.lower()) for v in p.name.values())
         ]
-    for op, compare in _PRICE_OPS.items():
+    for suffix, compare in listing.LOOKUPS.items():
+        op = f"price{suffix}"
         bound = listing.resolve_filter(op, parse_amount)
         if bound is not None:
             found = [p for p in found if compare(p.price, bound)]
@@ -238,15 +231,6 @@ def _filter_products(found: list[Product], shop: Any) -> list[Product]:
         wanted = soldout.lower() in ("true", "1")
         found = [p for p in found if (shop.availability(p.uid) <= 0) == wanted]
     return found
-
-
-_PRICE_OPS = {
-    "price": lambda a, b: a == b,
-    "price__lt": lambda a, b: a < b,
-    "price__lte": lambda a, b: a <= b,
-    "price__gt": lambda a, b: a > b,
-    "price__gte": lambda a, b: a >= b,
-}
 
 
 @bp.get("/products/<uid>")

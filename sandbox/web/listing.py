@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -11,9 +12,17 @@ from flask import Response, request
 from sandbox import errors, jsonio
 from sandbox.timeutil import parse_datetime
 
+# A filter's suffix and the comparison it asks for (``price__lt`` ...).
+LOOKUPS: dict[str, Callable[[Any, Any], bool]] = {
+    "": operator.eq,
+    "__lt": operator.lt,
+    "__lte": operator.le,
+    "__gt": operator.gt,
+    "__gte": operator.ge,
+}
+
 # The query parameters each list or resource accepts (``page`` is always one).
 # The datetimes of an event take a value, or a bound with a lookup suffix.
-LOOKUPS = ("", "__lt", "__lte", "__gt", "__gte")
 EVENT_MOMENTS = ("sale_start", "sale_end", "event_start", "event_end")
 EVENT_FILTERS = (
     "merchant_name",
